@@ -1,0 +1,98 @@
+/**
+ * The addon through src/native.ts: results, typed error codes, and locks across processes.
+ */
+import { after, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { native } from '../../src/native';
+import { RktError } from '../../src/errors';
+import { aciEntries, compress, manifestFor, tarBuffer } from '../../scripts/fixtures/aci';
+import { FileLock } from '../../src/store/locks';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rkt-native-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function sha512hex(b: Buffer): string {
+  return require('node:crypto').createHash('sha512').update(b).digest('hex') as string;
+}
+
+describe('importAci', () => {
+  it('returns the key, size, manifest bytes and a temp file holding the tar', async () => {
+    const tar = await tarBuffer(aciEntries(manifestFor('example.com/n', { version: '1' }), [{ name: 'a', data: 'hello' }]));
+    fs.writeFileSync(path.join(tmp, 'n.aci'), compress(tar, 'gzip'));
+    const r = await native.importAci(path.join(tmp, 'n.aci'), tmp);
+    assert.equal(r.hashHex, sha512hex(tar));
+    assert.equal(r.key, `sha512-${sha512hex(tar).slice(0, 64)}`);
+    assert.equal(r.size, tar.length);
+    assert.equal(r.fileType, 'gzip');
+    assert.equal(JSON.parse(r.manifest.toString()).name, 'example.com/n');
+    assert.ok(fs.readFileSync(r.tmpPath).equals(tar));
+    const dest = path.join(tmp, 'blob', 'x');
+    native.commitBlob(r.tmpPath, dest);
+    assert.ok(!fs.existsSync(r.tmpPath));
+    assert.equal(await native.hashFile(dest), sha512hex(tar));
+  });
+
+  it('maps native failures to RktErrors with stable codes', async () => {
+    fs.writeFileSync(path.join(tmp, 'text.aci'), 'just text\n');
+    await assert.rejects(native.importAci(path.join(tmp, 'text.aci'), tmp), (e: unknown) => e instanceof RktError && e.code === 'EIMAGE_FORMAT');
+    const evil = await tarBuffer(aciEntries(manifestFor('example.com/n'), [{ name: '../x', data: 'x' }]));
+    fs.writeFileSync(path.join(tmp, 'evil.aci'), evil);
+    await assert.rejects(native.importAci(path.join(tmp, 'evil.aci'), tmp), (e: unknown) => e instanceof RktError && e.code === 'EUNSAFE_PATH');
+    await assert.rejects(native.importAci(path.join(tmp, 'missing.aci'), tmp), (e: unknown) => e instanceof RktError && e.code === 'ENOTFOUND');
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((f) => f.startsWith('import-')),
+      [],
+      'no temp file left',
+    );
+  });
+});
+
+describe('render and tree hash', () => {
+  it('renders, hashes deterministically and notices a deleted file', async () => {
+    const tar = await tarBuffer(aciEntries(manifestFor('example.com/r'), [{ name: 'd', type: 'directory' }, { name: 'd/f', data: 'x' }]));
+    const blob = path.join(tmp, 'r.tar');
+    fs.writeFileSync(blob, tar);
+    const key = `sha512-${sha512hex(tar).slice(0, 64)}`;
+    const dest = path.join(tmp, 'tree');
+    fs.mkdirSync(dest);
+    const stats = await native.renderTree([{ blobPath: blob, key, level: 0, pathWhitelist: [] }], dest);
+    assert.ok(stats.files >= 2);
+    assert.equal(fs.readFileSync(path.join(dest, 'rootfs', 'd', 'f'), 'utf8'), 'x');
+    const h1 = await native.treeHash(dest);
+    assert.equal(await native.treeHash(dest), h1);
+    fs.rmSync(path.join(dest, 'rootfs', 'd', 'f'));
+    assert.notEqual(await native.treeHash(dest), h1);
+  });
+
+  it('refuses a blob whose bytes do not match its key', async () => {
+    const tar = await tarBuffer(aciEntries(manifestFor('example.com/r'), [{ name: 'f', data: 'x' }]));
+    const blob = path.join(tmp, 'bad.tar');
+    fs.writeFileSync(blob, tar);
+    const dest = path.join(tmp, 'tree-bad');
+    fs.mkdirSync(dest);
+    await assert.rejects(
+      native.renderTree([{ blobPath: blob, key: `sha512-${'0'.repeat(64)}`, level: 0, pathWhitelist: [] }], dest),
+      (e: unknown) => e instanceof RktError && e.code === 'EHASH_MISMATCH',
+    );
+  });
+});
+
+describe('flock', () => {
+  it('an exclusive lock held here is seen by another process', async () => {
+    const dir = path.join(tmp, 'locked');
+    fs.mkdirSync(dir);
+    const lock = await FileLock.dir(dir, true);
+    const probe = `
+      const { native } = require(${JSON.stringify(path.resolve(__dirname, '../../src/native.js'))});
+      const fs = require('fs');
+      const fd = fs.openSync(${JSON.stringify(dir)}, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      process.stdout.write(String(native.tryFlock(fd, false)));`;
+    assert.equal(spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).stdout, 'false');
+    lock.release();
+    assert.equal(spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).stdout, 'true');
+  });
+});

@@ -1,0 +1,320 @@
+//! Importing an ACI into the content-addressed store: one streaming pass that
+//! decompresses, hashes, stores and validates, so an image is read once however
+//! large it is.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread;
+
+use sha2::{Digest, Sha512};
+
+use crate::aci_scan::AciScanner;
+use crate::detect::{detect, FileType, DETECT_LEN};
+use crate::error::{CoreError, Result};
+
+/// Size of the pieces handed from the decompressor thread to the writer.
+const CHUNK: usize = 1 << 20;
+/// Chunks in flight; with CHUNK this bounds the pipeline's memory to a few MiB.
+const QUEUE: usize = 4;
+/// Start writeback every this many bytes so the final fsync has little left.
+const WRITEBACK_STEP: u64 = 32 << 20;
+/// Length of a store key's hex part (rkt keeps half of the SHA-512).
+pub const KEY_HEX_LEN: usize = 64;
+
+#[derive(Debug, Clone)]
+pub struct ImportedAci {
+    /// "sha512-" + the first 64 hex digits of the SHA-512 of the tar.
+    pub key: String,
+    /// All 128 hex digits.
+    pub hash_hex: String,
+    /// The uncompressed tar, fsynced, in the temp dir; pass it to `commit_blob`.
+    pub tmp_path: PathBuf,
+    /// Uncompressed tar bytes.
+    pub size: u64,
+    /// Raw bytes of the `manifest` entry.
+    pub manifest: Vec<u8>,
+    pub file_type: FileType,
+}
+
+pub fn key_from_hex(hash_hex: &str) -> String {
+    format!("sha512-{}", &hash_hex[..KEY_HEX_LEN.min(hash_hex.len())])
+}
+
+/// Imports `src` (an ACI, plain or gzip/bzip2/xz-compressed) into a new temp
+/// file in `tmp_dir`. `progress`, if given, is called on the calling thread
+/// after each chunk with the number of source (compressed) bytes read so far.
+/// On any error the temp file is gone before this returns.
+pub fn import_aci(
+    src: &Path,
+    tmp_dir: &Path,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+) -> Result<ImportedAci> {
+    let mut file =
+        File::open(src).map_err(|e| CoreError::io(format!("open {}", src.display()), e))?;
+    let mut head = [0u8; DETECT_LEN];
+    let n = read_full(&mut file, &mut head)
+        .map_err(|e| CoreError::io(format!("read {}", src.display()), e))?;
+    if n == 0 {
+        return Err(CoreError::format("image file is empty"));
+    }
+    let file_type = detect(&head[..n]);
+    match file_type {
+        FileType::Text => return Err(CoreError::format("unknown image filetype (text file)")),
+        FileType::Unknown => return Err(CoreError::format("unknown image filetype")),
+        _ => {}
+    }
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| CoreError::io(format!("seek {}", src.display()), e))?;
+
+    let mut tmp = TempBlob::create(tmp_dir)?;
+    let (hasher, size, scanner) = pipeline(file, file_type, &mut tmp.file, progress, src)?;
+    let scan = scanner.finish()?;
+    tmp.file
+        .sync_data()
+        .map_err(|e| CoreError::io(format!("fsync {}", tmp.path.display()), e))?;
+    let hash_hex = hex::encode(hasher.finalize());
+    Ok(ImportedAci {
+        key: key_from_hex(&hash_hex),
+        hash_hex,
+        tmp_path: tmp.keep(),
+        size,
+        manifest: scan.manifest,
+        file_type,
+    })
+}
+
+/// Moves a finished temp blob to its place in the store and makes the rename
+/// durable.
+pub fn commit_blob(tmp_path: &Path, dest: &Path) -> Result<()> {
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(parent)
+        .map_err(|e| CoreError::io(format!("create {}", parent.display()), e))?;
+    fs::rename(tmp_path, dest).map_err(|e| {
+        CoreError::io(format!("rename {} to {}", tmp_path.display(), dest.display()), e)
+    })?;
+    File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| CoreError::io(format!("fsync {}", parent.display()), e))
+}
+
+/// Full SHA-512 (128 hex digits) of a file's bytes.
+pub fn hash_file(path: &Path) -> Result<String> {
+    let ctx = || format!("read {}", path.display());
+    let mut f = File::open(path).map_err(|e| CoreError::io(ctx(), e))?;
+    let mut h = Sha512::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(CoreError::io(ctx(), e)),
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Decompression runs on a second thread; this thread hashes, validates and
+/// writes. Each side runs at roughly the same speed, so the import costs
+/// about as much as the decompression alone.
+fn pipeline(
+    file: File,
+    ft: FileType,
+    out: &mut File,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+    src: &Path,
+) -> Result<(Sha512, u64, AciScanner)> {
+    let read_bytes = AtomicU64::new(0);
+    let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
+    let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(QUEUE + 2);
+    thread::scope(|s| {
+        let producer = s.spawn(|| produce(file, ft, &read_bytes, tx, pool_rx, src));
+        // Returning drops `rx`, which stops the producer if we fail early.
+        let consumed = consume(rx, pool_tx, out, progress, &read_bytes);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|_| Err(CoreError::Io("decompression thread panicked".into())));
+        // A consumer error is about data that decompressed fine, so it comes
+        // first; otherwise a decompression error explains any short archive.
+        let consumed = consumed?;
+        produced?;
+        Ok(consumed)
+    })
+}
+
+fn produce(
+    file: File,
+    ft: FileType,
+    counter: &AtomicU64,
+    tx: SyncSender<Vec<u8>>,
+    pool: Receiver<Vec<u8>>,
+    src: &Path,
+) -> Result<()> {
+    let input = BufReader::with_capacity(256 << 10, Counting { inner: file, n: counter });
+    let mut reader: Box<dyn Read> = match ft {
+        FileType::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+        FileType::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(input)),
+        FileType::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(input)),
+        _ => Box::new(input),
+    };
+    loop {
+        let mut buf = pool.try_recv().unwrap_or_default();
+        buf.resize(CHUNK, 0);
+        let n = read_full(&mut reader, &mut buf).map_err(|e| stream_error(ft, src, e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.truncate(n);
+        if tx.send(buf).is_err() {
+            return Ok(()); // the consumer failed and reports why
+        }
+        if n < CHUNK {
+            return Ok(());
+        }
+    }
+}
+
+fn consume(
+    rx: Receiver<Vec<u8>>,
+    pool: SyncSender<Vec<u8>>,
+    out: &mut File,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+    counter: &AtomicU64,
+) -> Result<(Sha512, u64, AciScanner)> {
+    let mut hasher = Sha512::new();
+    let mut scanner = AciScanner::new();
+    let mut size = 0u64;
+    let mut flushed = 0u64;
+    for buf in rx.iter() {
+        scanner.push(&buf)?;
+        hasher.update(&buf);
+        out.write_all(&buf).map_err(|e| CoreError::io("write temp file", e))?;
+        size += buf.len() as u64;
+        if size - flushed >= WRITEBACK_STEP {
+            start_writeback(out, flushed, size - flushed);
+            flushed = size;
+        }
+        if let Some(p) = progress {
+            p(counter.load(Ordering::Relaxed));
+        }
+        let _ = pool.try_send(buf);
+    }
+    Ok((hasher, size, scanner))
+}
+
+/// Asks the kernel to begin writing a range back without waiting for it, so
+/// the disk works while we decompress instead of all at fsync time.
+fn start_writeback(f: &File, offset: u64, len: u64) {
+    // SAFETY: plain syscall on a valid fd; failure only loses the hint.
+    unsafe {
+        libc::sync_file_range(
+            f.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+fn stream_error(ft: FileType, src: &Path, e: io::Error) -> CoreError {
+    // Decoders report bad data without an errno; real read errors have one.
+    if e.raw_os_error().is_some() {
+        return CoreError::io(format!("read {}", src.display()), e);
+    }
+    let kind = ft.as_str();
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        CoreError::format(format!("truncated {kind} stream"))
+    } else {
+        CoreError::format(format!("corrupt {kind} stream: {e}"))
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+struct Counting<'a> {
+    inner: File,
+    n: &'a AtomicU64,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+/// A temp file that deletes itself unless kept, so every error path cleans up.
+struct TempBlob {
+    path: PathBuf,
+    file: File,
+    keep: bool,
+}
+
+impl TempBlob {
+    fn create(dir: &Path) -> Result<Self> {
+        let pid = std::process::id();
+        let mut last = None;
+        for _ in 0..16 {
+            let path = dir.join(format!("import-{pid}-{:016x}", random_u64()));
+            match OpenOptions::new().write(true).create_new(true).mode(0o644).open(&path) {
+                Ok(file) => return Ok(TempBlob { path, file, keep: false }),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => {
+                    return Err(CoreError::io(
+                        format!("create temp file in {}", dir.display()),
+                        e,
+                    ))
+                }
+            }
+        }
+        Err(CoreError::io(
+            format!("create temp file in {}", dir.display()),
+            last.unwrap_or_else(|| io::Error::other("no unique name")),
+        ))
+    }
+
+    fn keep(mut self) -> PathBuf {
+        self.keep = true;
+        std::mem::take(&mut self.path)
+    }
+}
+
+impl Drop for TempBlob {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // RandomState is seeded from the OS once per process and varied per call.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    h.finish()
+}

@@ -1,0 +1,25 @@
+//! Core of the rkt rebuild: the image store's import pipeline (detect,
+//! decompress, hash, validate), the tree renderer (appc acirenderer) with a
+//! symlink-proof writer, the tree hash and tree copy.
+
+pub mod aci_scan;
+pub mod cas;
+pub mod copytree;
+pub mod detect;
+pub mod error;
+pub mod lock;
+pub mod render;
+pub mod sync;
+pub mod treehash;
+
+mod pathutil;
+mod safe_fs;
+mod tar_stream;
+
+pub use aci_scan::{AciScanner, ScanResult, MAX_MANIFEST};
+pub use cas::{commit_blob, hash_file, import_aci, ImportedAci};
+pub use copytree::copy_tree;
+pub use detect::{detect, FileType};
+pub use error::CoreError;
+pub use render::{extract_aci, render_tree, RenderImage, RenderStats};
+pub use treehash::tree_hash;

@@ -1,0 +1,487 @@
+//! The only code that creates files from image content. Everything is created
+//! relative to an open fd of the destination root with *at calls, one path
+//! component at a time with O_NOFOLLOW, so nothing an archive says can make it
+//! write outside the root: `..` and absolute names are refused, a symlink met
+//! in a parent path is an error (never followed), hardlink targets are resolved
+//! the same way and linked without following.
+//!
+//! Speed comes from keeping the open fds of the current parent path (tar
+//! archives list a directory's entries together), so most entries cost one
+//! create call plus the metadata calls, with no stat or readlink.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, Timespec, Timestamps, XattrFlags};
+use rustix::io::Errno;
+use rustix::process::{Gid, Uid};
+
+use crate::error::{CoreError, Result};
+use crate::pathutil::q;
+use crate::tar_stream::{Entry, Kind};
+
+const DIR_OPEN: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+const FILE_CREATE: OFlags = OFlags::WRONLY
+    .union(OFlags::CREATE)
+    .union(OFlags::EXCL)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// Ownership, mode, xattrs and mtime to apply once an entry's data is written.
+struct Meta {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    mtime: i64,
+    nsec: u32,
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Meta {
+    fn of(e: &Entry) -> Self {
+        Meta {
+            uid: e.uid,
+            gid: e.gid,
+            mode: e.mode & 0o7777,
+            mtime: e.mtime,
+            nsec: e.mtime_nsec,
+            xattrs: e.xattrs.clone(),
+        }
+    }
+
+    fn times(&self) -> Timestamps {
+        let t = Timespec { tv_sec: self.mtime, tv_nsec: self.nsec as _ };
+        Timestamps { last_access: t, last_modification: t }
+    }
+}
+
+struct OpenFile {
+    file: File,
+    rel: Vec<u8>,
+    meta: Meta,
+}
+
+pub(crate) struct SafeWriter {
+    root: OwnedFd,
+    root_path: PathBuf,
+    /// Open directories along the current parent path, relative to the root.
+    stack: Vec<(Vec<u8>, OwnedFd)>,
+    /// Directory mtimes, applied last since creating children changes them.
+    dir_times: Vec<(Vec<u8>, Meta)>,
+    cur: Option<OpenFile>,
+    is_root: bool,
+}
+
+fn top<'a>(root: &'a OwnedFd, stack: &'a [(Vec<u8>, OwnedFd)]) -> BorrowedFd<'a> {
+    stack.last().map_or(root.as_fd(), |d| d.1.as_fd())
+}
+
+/// Splits a root-relative path, refusing anything that could climb out.
+fn split_rel(rel: &[u8]) -> Result<Vec<&[u8]>> {
+    if rel.first() == Some(&b'/') {
+        return Err(CoreError::unsafe_path(format!("path {} is absolute", q(rel))));
+    }
+    let mut out = Vec::with_capacity(8);
+    for c in rel.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                return Err(CoreError::unsafe_path(format!(
+                    "path {} escapes the destination root",
+                    q(rel)
+                )))
+            }
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+fn join(comps: &[&[u8]]) -> Vec<u8> {
+    comps.join(&b'/')
+}
+
+impl SafeWriter {
+    /// `root` must exist; it is trusted (opened normally), what goes in is not.
+    pub(crate) fn open(root: &Path) -> Result<Self> {
+        let fd = rfs::open(root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| CoreError::errno(format!("open {}", root.display()), e))?;
+        Ok(SafeWriter {
+            root: fd,
+            root_path: root.to_path_buf(),
+            stack: Vec::new(),
+            dir_times: Vec::new(),
+            cur: None,
+            is_root: rustix::process::geteuid().is_root(),
+        })
+    }
+
+    fn err(&self, what: &str, rel: &[u8], e: Errno) -> CoreError {
+        CoreError::errno(format!("{what} {} in {}", q(rel), self.root_path.display()), e)
+    }
+
+    /// Creates `rel` as described by `e`. Returns true when the entry is a
+    /// regular file waiting for its data (`write`, then `finish_entry`).
+    /// `link_target` is the root-relative target of a hardlink. Device nodes
+    /// are not created (the runtime provides /dev) and return false.
+    pub(crate) fn create(&mut self, rel: &[u8], e: &Entry, link_target: &[u8]) -> Result<bool> {
+        debug_assert!(self.cur.is_none());
+        let comps = split_rel(rel)?;
+        let Some((&name, parents)) = comps.split_last() else {
+            return self.create_root(e);
+        };
+        if matches!(e.kind, Kind::Char | Kind::Block) {
+            return Ok(false);
+        }
+        // Resolve a hardlink's target before the stack moves to our parent;
+        // the target's parent is usually ours, checked after.
+        let target = if e.kind == Kind::Hardlink {
+            let t = split_rel(link_target)?;
+            if t.is_empty() {
+                return Err(CoreError::format(format!("hardlink {} has no target", q(rel))));
+            }
+            Some(t)
+        } else {
+            None
+        };
+        self.ensure_parent(parents, rel)?;
+        match e.kind {
+            Kind::Regular => {
+                let fd = self.create_file(name, rel)?;
+                self.cur = Some(OpenFile { file: File::from(fd), rel: rel.to_vec(), meta: Meta::of(e) });
+                Ok(true)
+            }
+            Kind::Dir => {
+                let fd = self.make_dir(name, rel)?;
+                let meta = Meta::of(e);
+                self.apply_fd(&fd, &meta, rel, false)?;
+                self.dir_times.push((rel.to_vec(), meta));
+                self.stack.push((name.to_vec(), fd));
+                Ok(false)
+            }
+            Kind::Symlink => {
+                self.make_symlink(name, &e.link, rel)?;
+                self.apply_at(name, &Meta::of(e), rel)?;
+                Ok(false)
+            }
+            Kind::Fifo => {
+                let fd = self.make_fifo(name, rel)?;
+                let meta = Meta::of(e);
+                self.apply_fd(&fd, &meta, rel, true)?;
+                Ok(false)
+            }
+            Kind::Hardlink => {
+                let t = target.unwrap_or_default();
+                self.make_hardlink(name, rel, &t, link_target)?;
+                Ok(false)
+            }
+            Kind::Char | Kind::Block => Ok(false),
+        }
+    }
+
+    pub(crate) fn write(&mut self, data: &[u8]) -> Result<()> {
+        let Some(f) = self.cur.as_mut() else { return Ok(()) };
+        f.file.write_all(data).map_err(|e| {
+            CoreError::io(format!("write {} in {}", q(&f.rel), self.root_path.display()), e)
+        })
+    }
+
+    /// Copies the rest of `src` into the current file (copy_file_range when
+    /// the kernel can), used by `copy_tree`.
+    pub(crate) fn write_from(&mut self, src: &mut File) -> Result<u64> {
+        let Some(f) = self.cur.as_mut() else { return Ok(0) };
+        std::io::copy(src, &mut f.file).map_err(|e| {
+            CoreError::io(format!("copy {} in {}", q(&f.rel), self.root_path.display()), e)
+        })
+    }
+
+    /// Applies ownership, mode, xattrs and mtime to the file just written.
+    pub(crate) fn finish_entry(&mut self) -> Result<()> {
+        if let Some(f) = self.cur.take() {
+            let fd: OwnedFd = f.file.into();
+            self.apply_fd(&fd, &f.meta, &f.rel, true)?;
+        }
+        Ok(())
+    }
+
+    /// Sets directory mtimes, deepest effects last-in-wins like tar.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        self.finish_entry()?;
+        let times = std::mem::take(&mut self.dir_times);
+        for (rel, meta) in &times {
+            let comps = split_rel(rel)?;
+            match comps.split_last() {
+                None => rfs::futimens(&self.root, &meta.times())
+                    .map_err(|e| self.err("set times of", rel, e))?,
+                Some((&name, parents)) => {
+                    self.ensure_parent(parents, rel)?;
+                    let dir = top(&self.root, &self.stack);
+                    rfs::utimensat(dir, name, &meta.times(), AtFlags::SYMLINK_NOFOLLOW)
+                        .map_err(|e| self.err("set times of", rel, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An entry naming the root itself ("rootfs" when extracting only the
+    /// rootfs, or "."): only a directory makes sense, and it sets the root's
+    /// metadata.
+    fn create_root(&mut self, e: &Entry) -> Result<bool> {
+        if e.kind != Kind::Dir {
+            return Err(CoreError::format(format!(
+                "entry {} replaces the destination root with a non-directory",
+                q(&e.name)
+            )));
+        }
+        let meta = Meta::of(e);
+        let root = self.root.try_clone().map_err(|e| CoreError::io("dup", e))?;
+        self.apply_fd(&root, &meta, b"", false)?;
+        self.dir_times.push((Vec::new(), meta));
+        Ok(false)
+    }
+
+    /// Makes the fd stack match `parents`, opening (or creating, 0755 like
+    /// MkdirAll) each missing component without following symlinks.
+    fn ensure_parent(&mut self, parents: &[&[u8]], rel: &[u8]) -> Result<()> {
+        let common = self
+            .stack
+            .iter()
+            .zip(parents)
+            .take_while(|(s, p)| s.0.as_slice() == **p)
+            .count();
+        self.stack.truncate(common);
+        for i in common..parents.len() {
+            let comp = parents[i];
+            let dir = top(&self.root, &self.stack);
+            let fd = match rfs::openat(dir, comp, DIR_OPEN, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT) => {
+                    match rfs::mkdirat(dir, comp, Mode::from_raw_mode(0o755)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(self.err("create directory", &join(&parents[..=i]), e)),
+                    }
+                    let fd = rfs::openat(dir, comp, DIR_OPEN, Mode::empty())
+                        .map_err(|e| self.err("open directory", &join(&parents[..=i]), e))?;
+                    // mkdir is subject to the umask; MkdirAll's 0755 is meant.
+                    rfs::fchmod(&fd, Mode::from_raw_mode(0o755))
+                        .map_err(|e| self.err("chmod", &join(&parents[..=i]), e))?;
+                    fd
+                }
+                Err(e @ (Errno::LOOP | Errno::NOTDIR)) => {
+                    return Err(self.not_a_dir(dir, comp, &join(&parents[..=i]), rel, e))
+                }
+                Err(Errno::ACCESS) => rfs::openat(dir, comp, DIR_OPEN | OFlags::PATH, Mode::empty())
+                    .map_err(|e| self.err("open directory", &join(&parents[..=i]), e))?,
+                Err(e) => return Err(self.err("open directory", &join(&parents[..=i]), e)),
+            };
+            self.stack.push((comp.to_vec(), fd));
+        }
+        Ok(())
+    }
+
+    fn not_a_dir(&self, dir: BorrowedFd, comp: &[u8], path: &[u8], rel: &[u8], e: Errno) -> CoreError {
+        let is_link = e == Errno::LOOP
+            || rfs::statat(dir, comp, AtFlags::SYMLINK_NOFOLLOW)
+                .is_ok_and(|st| rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Symlink);
+        if is_link {
+            CoreError::unsafe_path(format!(
+                "path component {} of {} is a symlink",
+                q(path),
+                q(rel)
+            ))
+        } else {
+            CoreError::format(format!("path component {} of {} is not a directory", q(path), q(rel)))
+        }
+    }
+
+    /// Removes whatever non-directory sits at `name` so an entry can replace it.
+    fn remove_nondir(&self, name: &[u8], rel: &[u8]) -> Result<()> {
+        let dir = top(&self.root, &self.stack);
+        match rfs::unlinkat(dir, name, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(Errno::ISDIR) => Err(CoreError::format(format!(
+                "cannot replace directory {} with a non-directory",
+                q(rel)
+            ))),
+            Err(e) => Err(self.err("remove", rel, e)),
+        }
+    }
+
+    fn create_file(&self, name: &[u8], rel: &[u8]) -> Result<OwnedFd> {
+        let dir = top(&self.root, &self.stack);
+        let mode = Mode::from_raw_mode(0o600);
+        match rfs::openat(dir, name, FILE_CREATE, mode) {
+            Ok(fd) => Ok(fd),
+            Err(Errno::EXIST) => {
+                self.remove_nondir(name, rel)?;
+                rfs::openat(dir, name, FILE_CREATE, mode).map_err(|e| self.err("create", rel, e))
+            }
+            Err(e) => Err(self.err("create", rel, e)),
+        }
+    }
+
+    fn make_dir(&self, name: &[u8], rel: &[u8]) -> Result<OwnedFd> {
+        let dir = top(&self.root, &self.stack);
+        match rfs::mkdirat(dir, name, Mode::from_raw_mode(0o700)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(self.err("create directory", rel, e)),
+        }
+        match rfs::openat(dir, name, DIR_OPEN, Mode::empty()) {
+            Ok(fd) => Ok(fd),
+            // Something else is in the way (overwrite semantics): replace it.
+            Err(Errno::LOOP | Errno::NOTDIR) => {
+                self.remove_nondir(name, rel)?;
+                rfs::mkdirat(dir, name, Mode::from_raw_mode(0o700))
+                    .map_err(|e| self.err("create directory", rel, e))?;
+                rfs::openat(dir, name, DIR_OPEN, Mode::empty())
+                    .map_err(|e| self.err("open directory", rel, e))
+            }
+            Err(e) => Err(self.err("open directory", rel, e)),
+        }
+    }
+
+    fn make_symlink(&self, name: &[u8], target: &[u8], rel: &[u8]) -> Result<()> {
+        let dir = top(&self.root, &self.stack);
+        match rfs::symlinkat(target, dir, name) {
+            Ok(()) => Ok(()),
+            Err(Errno::EXIST) => {
+                self.remove_nondir(name, rel)?;
+                rfs::symlinkat(target, dir, name).map_err(|e| self.err("create symlink", rel, e))
+            }
+            Err(e) => Err(self.err("create symlink", rel, e)),
+        }
+    }
+
+    fn make_fifo(&self, name: &[u8], rel: &[u8]) -> Result<OwnedFd> {
+        let dir = top(&self.root, &self.stack);
+        let mk = || rfs::mknodat(dir, name, rfs::FileType::Fifo, Mode::from_raw_mode(0o600), 0);
+        match mk() {
+            Ok(()) => {}
+            Err(Errno::EXIST) => {
+                self.remove_nondir(name, rel)?;
+                mk().map_err(|e| self.err("create fifo", rel, e))?;
+            }
+            Err(e) => return Err(self.err("create fifo", rel, e)),
+        }
+        // Non-blocking read open of a FIFO returns at once; the fd lets the
+        // metadata calls act on exactly what we created.
+        rfs::openat(
+            dir,
+            name,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| self.err("open fifo", rel, e))
+    }
+
+    fn make_hardlink(&self, name: &[u8], rel: &[u8], target: &[&[u8]], target_rel: &[u8]) -> Result<()> {
+        let (&tname, tparents) = target.split_last().expect("non-empty target");
+        let same_dir = tparents.len() == self.stack.len()
+            && self.stack.iter().zip(tparents).all(|(s, t)| s.0.as_slice() == *t);
+        let walked;
+        let tdir = if same_dir {
+            top(&self.root, &self.stack)
+        } else {
+            walked = self.walk_existing(tparents, target_rel)?;
+            walked.as_fd()
+        };
+        let dir = top(&self.root, &self.stack);
+        let link = || rfs::linkat(tdir, tname, dir, name, AtFlags::empty());
+        let res = match link() {
+            Err(Errno::EXIST) => {
+                self.remove_nondir(name, rel)?;
+                link()
+            }
+            r => r,
+        };
+        match res {
+            Ok(()) => Ok(()),
+            Err(Errno::NOENT) => Err(CoreError::format(format!(
+                "hardlink {} points to {} which was not extracted",
+                q(rel),
+                q(target_rel)
+            ))),
+            Err(e) => Err(self.err("create hardlink", rel, e)),
+        }
+    }
+
+    /// Opens an existing directory path from the root without following
+    /// symlinks (for hardlink targets outside the current directory).
+    fn walk_existing(&self, comps: &[&[u8]], rel: &[u8]) -> Result<OwnedFd> {
+        let mut cur: Option<OwnedFd> = None;
+        for (i, &c) in comps.iter().enumerate() {
+            let dir = cur.as_ref().map_or(self.root.as_fd(), |f| f.as_fd());
+            let fd = match rfs::openat(dir, c, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(e @ (Errno::LOOP | Errno::NOTDIR)) => {
+                    return Err(self.not_a_dir(dir, c, &join(&comps[..=i]), rel, e))
+                }
+                Err(Errno::NOENT) => {
+                    return Err(CoreError::format(format!(
+                        "hardlink target {} was not extracted",
+                        q(rel)
+                    )))
+                }
+                Err(e) => return Err(self.err("open directory", &join(&comps[..=i]), e)),
+            };
+            cur = Some(fd);
+        }
+        match cur {
+            Some(fd) => Ok(fd),
+            None => self.root.try_clone().map_err(|e| CoreError::io("dup", e)),
+        }
+    }
+
+    /// chown, then chmod (chown clears setuid/setgid), then xattrs (chown
+    /// also drops security.capability), then times.
+    fn apply_fd(&self, fd: &OwnedFd, m: &Meta, rel: &[u8], times: bool) -> Result<()> {
+        match rfs::fchown(fd, Some(Uid::from_raw(m.uid)), Some(Gid::from_raw(m.gid))) {
+            Ok(()) => {}
+            Err(Errno::PERM) if !self.is_root => {}
+            Err(e) => return Err(self.err("chown", rel, e)),
+        }
+        rfs::fchmod(fd, Mode::from_raw_mode(m.mode)).map_err(|e| self.err("chmod", rel, e))?;
+        for (k, v) in &m.xattrs {
+            match rfs::fsetxattr(fd, k.as_slice(), v, XattrFlags::empty()) {
+                Ok(()) => {}
+                Err(Errno::NOTSUP) => {}
+                Err(Errno::PERM) if !self.is_root => {}
+                Err(e) => return Err(self.err(&format!("set xattr {} on", q(k)), rel, e)),
+            }
+        }
+        if times {
+            rfs::futimens(fd, &m.times()).map_err(|e| self.err("set times of", rel, e))?;
+        }
+        Ok(())
+    }
+
+    /// Metadata for a symlink, which cannot be opened: lchown, xattrs through
+    /// the trusted parent fd, utimensat without following.
+    fn apply_at(&self, name: &[u8], m: &Meta, rel: &[u8]) -> Result<()> {
+        let dir = top(&self.root, &self.stack);
+        match rfs::chownat(dir, name, Some(Uid::from_raw(m.uid)), Some(Gid::from_raw(m.gid)), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(()) => {}
+            Err(Errno::PERM) if !self.is_root => {}
+            Err(e) => return Err(self.err("chown", rel, e)),
+        }
+        if !m.xattrs.is_empty() {
+            let mut p = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
+            p.extend_from_slice(name);
+            for (k, v) in &m.xattrs {
+                match rfs::lsetxattr(p.as_slice(), k.as_slice(), v, XattrFlags::empty()) {
+                    // user.* xattrs are not allowed on symlinks at all.
+                    Ok(()) | Err(Errno::NOTSUP) | Err(Errno::PERM) => {}
+                    Err(e) => return Err(self.err(&format!("set xattr {} on", q(k)), rel, e)),
+                }
+            }
+        }
+        rfs::utimensat(dir, name, &m.times(), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| self.err("set times of", rel, e))
+    }
+}

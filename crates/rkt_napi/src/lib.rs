@@ -1,0 +1,181 @@
+//! Thin napi-rs binding over `rkt_core`: it converts types and schedules blocking work on the libuv
+//! pool (AsyncTask) so the JS thread never waits on disk or CPU-heavy hashing. Errors cross the
+//! boundary as `"<CODE>: <message>"`; `src/native.ts` turns them back into typed RktErrors.
+#![deny(clippy::all)]
+
+use std::path::PathBuf;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use rkt_core::error::CoreError;
+
+fn to_napi(e: CoreError) -> Error {
+    Error::new(Status::GenericFailure, format!("{}: {}", e.code(), e))
+}
+
+#[napi(object)]
+pub struct ImportResult {
+    /// `sha512-` + first 64 hex of the SHA-512 of the uncompressed tar (rkt's store key).
+    pub key: String,
+    pub hash_hex: String,
+    pub tmp_path: String,
+    pub size: f64,
+    pub manifest: Buffer,
+    pub file_type: String,
+}
+
+pub struct ImportTask {
+    src: PathBuf,
+    tmp_dir: PathBuf,
+}
+
+impl Task for ImportTask {
+    type Output = rkt_core::cas::ImportedAci;
+    type JsValue = ImportResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        rkt_core::cas::import_aci(&self.src, &self.tmp_dir, None).map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, out: Self::Output) -> Result<Self::JsValue> {
+        Ok(ImportResult {
+            key: out.key,
+            hash_hex: out.hash_hex,
+            tmp_path: out.tmp_path.to_string_lossy().into_owned(),
+            size: out.size as f64,
+            manifest: out.manifest.into(),
+            file_type: format!("{:?}", out.file_type).to_lowercase(),
+        })
+    }
+}
+
+/// Decompresses, hashes and writes an ACI into a temp file under `tmpDir`, validating its layout.
+#[napi]
+pub fn import_aci(src: String, tmp_dir: String) -> AsyncTask<ImportTask> {
+    AsyncTask::new(ImportTask { src: src.into(), tmp_dir: tmp_dir.into() })
+}
+
+/// Atomically moves an imported temp file to its blob path (rename + fsync of the parent).
+#[napi]
+pub fn commit_blob(tmp_path: String, dest: String) -> Result<()> {
+    rkt_core::cas::commit_blob(tmp_path.as_ref(), dest.as_ref()).map_err(to_napi)
+}
+
+/// Generic "run a closure on the pool" task: every other blocking call is one of these.
+pub struct Blocking<T: Send + 'static, J> {
+    job: Option<Box<dyn FnOnce() -> std::result::Result<T, CoreError> + Send>>,
+    conv: fn(T) -> J,
+}
+
+impl<T: Send + 'static, J: ToNapiValue + TypeName + 'static> Task for Blocking<T, J> {
+    type Output = T;
+    type JsValue = J;
+
+    fn compute(&mut self) -> Result<T> {
+        let job = self.job.take().ok_or_else(|| Error::from_reason("task ran twice"))?;
+        job().map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, out: T) -> Result<J> {
+        Ok((self.conv)(out))
+    }
+}
+
+fn blocking<T: Send + 'static, J>(
+    job: impl FnOnce() -> std::result::Result<T, CoreError> + Send + 'static,
+    conv: fn(T) -> J,
+) -> AsyncTask<Blocking<T, J>>
+where
+    J: ToNapiValue + TypeName + 'static,
+{
+    AsyncTask::new(Blocking { job: Some(Box::new(job)), conv })
+}
+
+fn id<T>(t: T) -> T {
+    t
+}
+
+/// Full 128-hex SHA-512 of a file.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn hash_file(path: String) -> AsyncTask<Blocking<String, String>> {
+    blocking(move || rkt_core::cas::hash_file(path.as_ref()), id)
+}
+
+#[napi(object)]
+pub struct RenderImageInput {
+    pub blob_path: String,
+    pub key: String,
+    pub level: u32,
+    pub path_whitelist: Vec<String>,
+}
+
+#[napi(object)]
+pub struct RenderStats {
+    pub files: f64,
+    pub bytes: f64,
+}
+
+/// Renders images (dependency-list order, top image first) into `dest` (rootfs/ + manifest).
+#[napi(ts_return_type = "Promise<RenderStats>")]
+pub fn render_tree(images: Vec<RenderImageInput>, dest: String) -> AsyncTask<Blocking<rkt_core::render::RenderStats, RenderStats>> {
+    let images: Vec<rkt_core::render::RenderImage> = images
+        .into_iter()
+        .map(|i| rkt_core::render::RenderImage {
+            blob_path: i.blob_path.into(),
+            key: i.key,
+            level: i.level,
+            path_whitelist: i.path_whitelist,
+        })
+        .collect();
+    blocking(
+        move || rkt_core::render::render_tree(&images, dest.as_ref()),
+        |s| RenderStats { files: s.files as f64, bytes: s.bytes as f64 },
+    )
+}
+
+/// Untars one ACI (no dependencies) into `dest`, or only its rootfs contents.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn extract_aci(blob_path: String, dest: String, rootfs_only: bool) -> AsyncTask<Blocking<(), ()>> {
+    blocking(move || rkt_core::render::extract_aci(blob_path.as_ref(), dest.as_ref(), rootfs_only), id)
+}
+
+/// rkt's tree-store hash of a rendered tree (`sha512-` + 64 hex).
+#[napi(ts_return_type = "Promise<string>")]
+pub fn tree_hash(dir: String) -> AsyncTask<Blocking<String, String>> {
+    blocking(move || rkt_core::treehash::tree_hash(dir.as_ref()), id)
+}
+
+/// Copies a rendered tree, preserving owners, modes, times, links.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn copy_tree(src: String, dst: String) -> AsyncTask<Blocking<(), ()>> {
+    blocking(move || rkt_core::copytree::copy_tree(src.as_ref(), dst.as_ref()), id)
+}
+
+/// Blocking flock on a caller-owned fd, run off the JS thread.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn flock(fd: i32, exclusive: bool) -> AsyncTask<Blocking<(), ()>> {
+    blocking(move || rkt_core::lock::lock(fd, exclusive), id)
+}
+
+/// Non-blocking flock: false when someone else holds a conflicting lock.
+#[napi]
+pub fn try_flock(fd: i32, exclusive: bool) -> Result<bool> {
+    rkt_core::lock::try_lock(fd, exclusive).map_err(to_napi)
+}
+
+#[napi]
+pub fn funlock(fd: i32) -> Result<()> {
+    rkt_core::lock::unlock(fd).map_err(to_napi)
+}
+
+/// Version of the Rust core, to check that JS and the addon come from the same build.
+#[napi]
+pub fn core_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// syncfs(2) of the filesystem holding `path`, off the JS thread.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn syncfs(path: String) -> AsyncTask<Blocking<(), ()>> {
+    blocking(move || rkt_core::sync::syncfs(path.as_ref()), id)
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything a fresh clone needs on Debian 12 (apt tools, npm deps) and builds it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for tool in xz:xz-utils bzip2:bzip2 gzip:gzip tar:tar; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
+done
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: please install: ${need_apt[*]}" >&2
+    exit 1
+  fi
+  echo "setup: apt-get install ${need_apt[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules/clipanion ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+bash scripts/build.sh

@@ -1,0 +1,104 @@
+/**
+ * The only place that loads the Rust addon. Native errors arrive as "<CODE>: <message>" and leave
+ * here as RktErrors with the same stable code, so callers never parse strings themselves.
+ */
+import * as path from 'node:path';
+import { RktError, type RktErrorCode } from './errors';
+
+export interface ImportResult {
+  key: string;
+  hashHex: string;
+  tmpPath: string;
+  size: number;
+  manifest: Buffer;
+  fileType: string;
+}
+export interface RenderImageInput {
+  blobPath: string;
+  key: string;
+  level: number;
+  pathWhitelist: string[];
+}
+export interface RenderStats {
+  files: number;
+  bytes: number;
+}
+
+interface Addon {
+  importAci(src: string, tmpDir: string): Promise<ImportResult>;
+  commitBlob(tmpPath: string, dest: string): void;
+  hashFile(path: string): Promise<string>;
+  renderTree(images: RenderImageInput[], dest: string): Promise<RenderStats>;
+  extractAci(blobPath: string, dest: string, rootfsOnly: boolean): Promise<void>;
+  treeHash(dir: string): Promise<string>;
+  copyTree(src: string, dst: string): Promise<void>;
+  flock(fd: number, exclusive: boolean): Promise<void>;
+  tryFlock(fd: number, exclusive: boolean): boolean;
+  funlock(fd: number): void;
+  syncfs(path: string): Promise<void>;
+  coreVersion(): string;
+}
+
+const KNOWN_CODES = new Set<RktErrorCode>([
+  'EIMAGE_FORMAT',
+  'EMANIFEST',
+  'EUNSAFE_PATH',
+  'EHASH_MISMATCH',
+  'ENOTFOUND',
+  'EEXIST',
+  'EIO',
+]);
+
+let addon: Addon | undefined;
+
+function load(): Addon {
+  if (addon) return addon;
+  const file = path.join(__dirname, '..', '..', 'native', `rkt.linux-${process.arch}-gnu.node`);
+  try {
+    addon = require(file) as Addon;
+  } catch (e) {
+    throw new RktError('ENATIVE', `cannot load the native addon ${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return addon;
+}
+
+export function toRktError(e: unknown): RktError {
+  if (e instanceof RktError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  const m = /^([A-Z_]+): ([\s\S]*)$/.exec(msg);
+  if (m && KNOWN_CODES.has(m[1] as RktErrorCode)) return new RktError(m[1] as RktErrorCode, m[2]);
+  return new RktError('EINTERNAL', msg);
+}
+
+async function call<T>(fn: (a: Addon) => Promise<T> | T): Promise<T> {
+  const a = load();
+  try {
+    return await fn(a);
+  } catch (e) {
+    throw toRktError(e);
+  }
+}
+
+function callSync<T>(fn: (a: Addon) => T): T {
+  const a = load();
+  try {
+    return fn(a);
+  } catch (e) {
+    throw toRktError(e);
+  }
+}
+
+export const native = {
+  importAci: (src: string, tmpDir: string) => call((a) => a.importAci(src, tmpDir)),
+  commitBlob: (tmpPath: string, dest: string) => callSync((a) => a.commitBlob(tmpPath, dest)),
+  hashFile: (p: string) => call((a) => a.hashFile(p)),
+  renderTree: (images: RenderImageInput[], dest: string) => call((a) => a.renderTree(images, dest)),
+  extractAci: (blob: string, dest: string, rootfsOnly: boolean) => call((a) => a.extractAci(blob, dest, rootfsOnly)),
+  treeHash: (dir: string) => call((a) => a.treeHash(dir)),
+  copyTree: (src: string, dst: string) => call((a) => a.copyTree(src, dst)),
+  flock: (fd: number, exclusive: boolean) => call((a) => a.flock(fd, exclusive)),
+  tryFlock: (fd: number, exclusive: boolean) => callSync((a) => a.tryFlock(fd, exclusive)),
+  funlock: (fd: number) => callSync((a) => a.funlock(fd)),
+  syncfs: (p: string) => call((a) => a.syncfs(p)),
+  coreVersion: () => callSync((a) => a.coreVersion()),
+};

@@ -1,0 +1,508 @@
+/**
+ * The image index: rkt's `aciinfo` and `remote` tables (reference §3.3) in SQLite at
+ * `<casDir>/db/rkt.sqlite`, through the async `sqlite3` package.
+ *
+ * Concurrency: several rkt processes share one store. The database runs in WAL mode (readers never
+ * block the writer), every connection waits up to 30 s for a lock (`busy_timeout`), and writes that
+ * span several statements run in `BEGIN IMMEDIATE` transactions, which take the write lock up front so
+ * a transaction never has to upgrade a read lock (the one case SQLite cannot wait out). Schema creation
+ * and migration happen inside such a transaction after re-reading the version, so ten processes
+ * opening a fresh store at once create it exactly once.
+ *
+ * Within one process a StoreDb is one connection; its statements are serialised by an async mutex so
+ * that nothing unrelated runs inside someone's transaction. Code running inside `transaction(fn)` (the
+ * `tx` handle, or the outer handle called from within `fn`) joins that transaction.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import type * as Sqlite3 from 'sqlite3';
+import { RktError } from '../errors';
+import { MIGRATIONS } from './db-migrations';
+
+export interface AciInfo {
+  /** `sha512-` + 64 hex: the key of the blob and of the stored manifest */
+  blobKey: string;
+  /** the image manifest's name */
+  name: string;
+  importTime: Date;
+  lastUsed: Date;
+  /** fetched by name without a version label (discovery's "latest"), or a docker `latest` tag */
+  latest: boolean;
+  /** size of the uncompressed tar in the blob store */
+  size: number;
+  /** size of the rendered tree store(s), 0 when not rendered */
+  treeStoreSize: number;
+}
+
+export interface RemoteRow {
+  /** the exact URL fetched (`https://…`, or `docker://<ref as typed>`) */
+  aciUrl: string;
+  sigUrl: string;
+  etag: string;
+  blobKey: string;
+  /** Cache-Control max-age, seconds */
+  cacheMaxAge: number;
+  downloadTime: Date;
+}
+
+export type AciInfoOrder = 'blobkey' | 'name' | 'importtime' | 'lastused' | 'size' | 'treestoresize';
+
+export interface StoreDbOptions {
+  /** Replaces the schema migration list (tests). */
+  migrations?: readonly (readonly string[])[];
+  /** How long to wait for a lock held by another process, ms (default 30 000). */
+  busyTimeoutMs?: number;
+}
+
+export const DB_DIR = 'db';
+export const DB_FILE = 'rkt.sqlite';
+
+/** `<casDir>/db/rkt.sqlite` */
+export function dbPath(casDir: string): string {
+  return path.join(casDir, DB_DIR, DB_FILE);
+}
+
+interface AciRow {
+  blobkey: string;
+  name: string;
+  importtime: number;
+  lastused: number;
+  latest: number;
+  size: number;
+  treestoresize: number;
+}
+
+interface RemoteDbRow {
+  aciurl: string;
+  sigurl: string;
+  etag: string;
+  blobkey: string;
+  cachemaxage: number;
+  downloadtime: number;
+}
+
+/** A transaction in progress on a connection; `active` turns false when it ends. */
+interface TxState {
+  conn: Connection;
+  active: boolean;
+}
+
+const txContext = new AsyncLocalStorage<TxState>();
+
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn);
+    this.tail = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+}
+
+class Connection {
+  readonly mutex = new Mutex();
+  closed = false;
+  savepoints = 0;
+  constructor(
+    readonly db: Sqlite3.Database,
+    readonly file: string,
+    readonly busyTimeoutMs: number,
+  ) {}
+
+  run(sql: string, params: unknown[] = []): Promise<{ changes: number }> {
+    return this.retryBusy(
+      () =>
+        new Promise((resolve, reject) => {
+          this.db.run(sql, params, function (this: Sqlite3.RunResult, err: Error | null) {
+            if (err) reject(err);
+            else resolve({ changes: this.changes });
+          });
+        }),
+    );
+  }
+
+  get<T>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    return this.retryBusy(
+      () =>
+        new Promise((resolve, reject) => {
+          this.db.get(sql, params, (err: Error | null, row: T) => (err ? reject(err) : resolve(row)));
+        }),
+    );
+  }
+
+  all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.retryBusy(
+      () =>
+        new Promise((resolve, reject) => {
+          this.db.all(sql, params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)));
+        }),
+    );
+  }
+
+  /**
+   * SQLite's busy handler already waits `busy_timeout` for most locks; a few paths (WAL recovery,
+   * journal-mode changes on a brand-new file) report SQLITE_BUSY at once. Every statement we retry is
+   * either a read, a single autocommit write, or a BEGIN — all of which leave nothing behind on BUSY.
+   */
+  async retryBusy<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    let delay = 5;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isBusy(e) || Date.now() >= deadline) throw e;
+        await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+        delay = Math.min(delay * 2, 200);
+      }
+    }
+  }
+}
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
+
+function dbError(what: string, e: unknown): RktError {
+  if (e instanceof RktError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new RktError('ESTORE', `${what}: ${msg}`, { cause: e });
+}
+
+function openDatabase(sqlite: typeof Sqlite3, file: string): Promise<Sqlite3.Database> {
+  return new Promise((resolve, reject) => {
+    const db: Sqlite3.Database = new sqlite.Database(file, sqlite.OPEN_READWRITE | sqlite.OPEN_CREATE, (err) =>
+      err ? reject(err) : resolve(db),
+    );
+  });
+}
+
+function toAciInfo(r: AciRow): AciInfo {
+  return {
+    blobKey: r.blobkey,
+    name: r.name,
+    importTime: new Date(r.importtime),
+    lastUsed: new Date(r.lastused),
+    latest: r.latest !== 0,
+    size: r.size,
+    treeStoreSize: r.treestoresize,
+  };
+}
+
+function toRemote(r: RemoteDbRow): RemoteRow {
+  return {
+    aciUrl: r.aciurl,
+    sigUrl: r.sigurl,
+    etag: r.etag,
+    blobKey: r.blobkey,
+    cacheMaxAge: r.cachemaxage,
+    downloadTime: new Date(r.downloadtime),
+  };
+}
+
+function ms(d: Date): number {
+  const t = d.getTime();
+  if (!Number.isFinite(t)) throw new RktError('EINTERNAL', 'invalid date');
+  return t;
+}
+
+/** Escapes `\`, `%` and `_` for `LIKE … ESCAPE '\'`. */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+const ACI_COLUMNS = 'blobkey, name, importtime, lastused, latest, size, treestoresize';
+const REMOTE_COLUMNS = 'aciurl, sigurl, etag, blobkey, cachemaxage, downloadtime';
+
+export class StoreDb {
+  private constructor(
+    private readonly conn: Connection,
+    /** set on the handle passed to a transaction callback */
+    private readonly tx?: TxState,
+  ) {}
+
+  /** Opens (creating and migrating as needed) `<casDir>/db/rkt.sqlite`. */
+  static async open(casDir: string, opts: StoreDbOptions = {}): Promise<StoreDb> {
+    const migrations = opts.migrations ?? MIGRATIONS;
+    const busyTimeoutMs = opts.busyTimeoutMs ?? 30_000;
+    const file = dbPath(casDir);
+    let sqlite: typeof Sqlite3;
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      // loaded here so that commands which never touch the store never load the native module
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      sqlite = require('sqlite3') as typeof Sqlite3;
+    } catch (e) {
+      throw dbError(`cannot open image database ${file}`, e);
+    }
+    let db: Sqlite3.Database;
+    try {
+      db = await openDatabase(sqlite, file);
+    } catch (e) {
+      throw dbError(`cannot open image database ${file}`, e);
+    }
+    const conn = new Connection(db, file, busyTimeoutMs);
+    const store = new StoreDb(conn);
+    try {
+      db.configure('busyTimeout', busyTimeoutMs);
+      await conn.get('PRAGMA journal_mode = WAL');
+      await conn.run('PRAGMA synchronous = FULL');
+      await store.migrate(migrations);
+    } catch (e) {
+      await store.close().catch(() => undefined);
+      throw dbError(`cannot open image database ${file}`, e);
+    }
+    return store;
+  }
+
+  /** The schema version stored in the database (0 for a fresh file). */
+  async schemaVersion(): Promise<number> {
+    return this.op(() => this.readVersion());
+  }
+
+  private async readVersion(): Promise<number> {
+    const t = await this.conn.get<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'version'",
+    );
+    if (t === undefined) return 0;
+    const row = await this.conn.get<{ version: number }>('SELECT max(version) AS version FROM version');
+    return row?.version ?? 0;
+  }
+
+  private async migrate(migrations: readonly (readonly string[])[]): Promise<void> {
+    const target = migrations.length;
+    const tooNew = (v: number): RktError =>
+      new RktError('ESTORE', `database schema version ${v} is newer than this rkt supports (${target})`);
+    // fast path, no write lock: already current
+    const seen = await this.readVersion();
+    if (seen === target) return;
+    if (seen > target) throw tooNew(seen);
+    await this.transaction(async () => {
+      // re-read under the write lock: another process may have migrated meanwhile
+      await this.conn.run('CREATE TABLE IF NOT EXISTS version (version INTEGER NOT NULL)');
+      const row = await this.conn.get<{ n: number; version: number | null }>(
+        'SELECT count(*) AS n, max(version) AS version FROM version',
+      );
+      const current = row?.version ?? 0;
+      if (current > target) throw tooNew(current);
+      for (let v = current; v < target; v++) {
+        for (const stmt of migrations[v]) await this.conn.run(stmt);
+      }
+      if ((row?.n ?? 0) === 0) await this.conn.run('INSERT INTO version (version) VALUES (?)', [target]);
+      else await this.conn.run('UPDATE version SET version = ?', [target]);
+    });
+  }
+
+  /** Closes the connection after pending operations finish. */
+  async close(): Promise<void> {
+    if (this.tx) throw new RktError('EINTERNAL', 'cannot close the database inside a transaction');
+    await this.conn.mutex.run(async () => {
+      if (this.conn.closed) return;
+      this.conn.closed = true;
+      await new Promise<void>((resolve, reject) => this.conn.db.close((err) => (err ? reject(err) : resolve())));
+    });
+  }
+
+  /** The transaction this call runs in, if any (own handle, or the async context of a callback). */
+  private activeTx(): TxState | undefined {
+    if (this.tx?.active) return this.tx;
+    const ctx = txContext.getStore();
+    if (ctx && ctx.active && ctx.conn === this.conn) return ctx;
+    return undefined;
+  }
+
+  /** Runs `fn` exclusively on the connection (or directly when inside a transaction). */
+  private op<T>(fn: () => Promise<T>, what = 'database error'): Promise<T> {
+    const wrapped = async (): Promise<T> => {
+      if (this.conn.closed) throw new RktError('EINTERNAL', 'image database is closed');
+      try {
+        return await fn();
+      } catch (e) {
+        throw dbError(what, e);
+      }
+    };
+    return this.activeTx() ? wrapped() : this.conn.mutex.run(wrapped);
+  }
+
+  /**
+   * Runs `fn` in a write transaction (`BEGIN IMMEDIATE` … `COMMIT`, `ROLLBACK` if it throws). Calls
+   * are serialised within the process; across processes SQLite's lock (with busy_timeout) does it.
+   * Nested calls use a savepoint. Inside `fn`, use `tx` (the outer handle joins the transaction too).
+   */
+  transaction<T>(fn: (tx: StoreDb) => Promise<T>): Promise<T> {
+    const outer = this.activeTx();
+    if (outer) return this.savepoint(outer, fn);
+    return this.conn.mutex.run(async () => {
+      if (this.conn.closed) throw new RktError('EINTERNAL', 'image database is closed');
+      try {
+        await this.conn.run('BEGIN IMMEDIATE');
+      } catch (e) {
+        throw dbError('cannot start a database transaction', e);
+      }
+      const state: TxState = { conn: this.conn, active: true };
+      const tx = new StoreDb(this.conn, state);
+      let result: T;
+      try {
+        result = await txContext.run(state, () => fn(tx));
+      } catch (e) {
+        state.active = false;
+        await this.rawRun('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+      state.active = false;
+      try {
+        await this.rawRun('COMMIT');
+      } catch (e) {
+        await this.rawRun('ROLLBACK').catch(() => undefined);
+        throw dbError('cannot commit a database transaction', e);
+      }
+      return result;
+    });
+  }
+
+  private async savepoint<T>(state: TxState, fn: (tx: StoreDb) => Promise<T>): Promise<T> {
+    const name = `sp${++this.conn.savepoints}`;
+    await this.conn.run(`SAVEPOINT ${name}`);
+    const tx = new StoreDb(this.conn, state);
+    try {
+      const r = await fn(tx);
+      await this.conn.run(`RELEASE ${name}`);
+      return r;
+    } catch (e) {
+      await this.conn.run(`ROLLBACK TO ${name}`).catch(() => undefined);
+      await this.conn.run(`RELEASE ${name}`).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** COMMIT/ROLLBACK without the busy retry (COMMIT is not safely repeatable after a partial failure). */
+  private rawRun(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.conn.db.run(sql, (err: Error | null) => (err ? reject(err) : resolve())));
+  }
+
+  /** Runs `fn` in the current transaction, or in a new one. */
+  private write<T>(fn: (tx: StoreDb) => Promise<T>): Promise<T> {
+    return this.activeTx() ? fn(this) : this.transaction(fn);
+  }
+
+  // ----------------------------------------------------------------------------------- aciinfo
+
+  getAciInfo(key: string): Promise<AciInfo | undefined> {
+    return this.op(async () => {
+      const r = await this.conn.get<AciRow>(`SELECT ${ACI_COLUMNS} FROM aciinfo WHERE blobkey = ?`, [key]);
+      return r === undefined ? undefined : toAciInfo(r);
+    }, 'cannot read image info');
+  }
+
+  /** All images; by import time (then key) unless another order is asked for. */
+  listAciInfos(opts: { orderBy?: AciInfoOrder; descending?: boolean } = {}): Promise<AciInfo[]> {
+    const col = opts.orderBy ?? 'importtime';
+    if (!['blobkey', 'name', 'importtime', 'lastused', 'size', 'treestoresize'].includes(col)) {
+      return Promise.reject(new RktError('EINTERNAL', `bad sort column ${col}`));
+    }
+    const dir = opts.descending ? 'DESC' : 'ASC';
+    return this.op(async () => {
+      const rows = await this.conn.all<AciRow>(`SELECT ${ACI_COLUMNS} FROM aciinfo ORDER BY ${col} ${dir}, blobkey ${dir}`);
+      return rows.map(toAciInfo);
+    }, 'cannot list images');
+  }
+
+  /** All images with this manifest name, oldest import first. */
+  getAciInfosByName(name: string): Promise<AciInfo[]> {
+    return this.op(async () => {
+      const rows = await this.conn.all<AciRow>(
+        `SELECT ${ACI_COLUMNS} FROM aciinfo WHERE name = ? ORDER BY importtime ASC, rowid ASC`,
+        [name],
+      );
+      return rows.map(toAciInfo);
+    }, 'cannot read image info');
+  }
+
+  /** Keys starting with `prefix` (case-sensitive; `%` and `_` in it are literal), sorted. */
+  findKeysByPrefix(prefix: string): Promise<string[]> {
+    return this.op(async () => {
+      const rows = await this.conn.all<{ blobkey: string }>(
+        "SELECT blobkey FROM aciinfo WHERE blobkey LIKE ? ESCAPE '\\' AND substr(blobkey, 1, length(?)) = ? ORDER BY blobkey",
+        [escapeLike(prefix) + '%', prefix, prefix],
+      );
+      return rows.map((r) => r.blobkey);
+    }, 'cannot read image info');
+  }
+
+  /** Inserts the row, or replaces every column of the row with the same key. */
+  upsertAciInfo(info: AciInfo): Promise<void> {
+    return this.op(async () => {
+      await this.conn.run(
+        `INSERT INTO aciinfo (${ACI_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (blobkey) DO UPDATE SET name = excluded.name, importtime = excluded.importtime,
+           lastused = excluded.lastused, latest = excluded.latest, size = excluded.size,
+           treestoresize = excluded.treestoresize`,
+        [
+          info.blobKey,
+          info.name,
+          ms(info.importTime),
+          ms(info.lastUsed),
+          info.latest ? 1 : 0,
+          info.size,
+          info.treeStoreSize,
+        ],
+      );
+    }, 'cannot write image info');
+  }
+
+  /** Deletes the image row and every remote row pointing at it; false if there was no such image. */
+  removeAciInfo(key: string): Promise<boolean> {
+    return this.write((tx) =>
+      tx.op(async () => {
+        const r = await tx.conn.run('DELETE FROM aciinfo WHERE blobkey = ?', [key]);
+        if (r.changes === 0) return false;
+        await tx.conn.run('DELETE FROM remote WHERE blobkey = ?', [key]);
+        return true;
+      }, 'cannot remove image info'),
+    );
+  }
+
+  setTreeStoreSize(key: string, size: number): Promise<void> {
+    return this.op(async () => {
+      await this.conn.run('UPDATE aciinfo SET treestoresize = ? WHERE blobkey = ?', [size, key]);
+    }, 'cannot write image info');
+  }
+
+  touchLastUsed(key: string, when: Date = new Date()): Promise<void> {
+    return this.op(async () => {
+      await this.conn.run('UPDATE aciinfo SET lastused = ? WHERE blobkey = ?', [ms(when), key]);
+    }, 'cannot write image info');
+  }
+
+  // ------------------------------------------------------------------------------------ remote
+
+  getRemote(aciUrl: string): Promise<RemoteRow | undefined> {
+    return this.op(async () => {
+      const r = await this.conn.get<RemoteDbRow>(`SELECT ${REMOTE_COLUMNS} FROM remote WHERE aciurl = ?`, [aciUrl]);
+      return r === undefined ? undefined : toRemote(r);
+    }, 'cannot read remote info');
+  }
+
+  /** All remote rows, by URL. */
+  listRemotes(): Promise<RemoteRow[]> {
+    return this.op(async () => {
+      const rows = await this.conn.all<RemoteDbRow>(`SELECT ${REMOTE_COLUMNS} FROM remote ORDER BY aciurl`);
+      return rows.map(toRemote);
+    }, 'cannot read remote info');
+  }
+
+  upsertRemote(r: RemoteRow): Promise<void> {
+    return this.op(async () => {
+      await this.conn.run(
+        `INSERT INTO remote (${REMOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (aciurl) DO UPDATE SET sigurl = excluded.sigurl, etag = excluded.etag,
+           blobkey = excluded.blobkey, cachemaxage = excluded.cachemaxage, downloadtime = excluded.downloadtime`,
+        [r.aciUrl, r.sigUrl, r.etag, r.blobKey, r.cacheMaxAge, ms(r.downloadTime)],
+      );
+    }, 'cannot write remote info');
+  }
+}

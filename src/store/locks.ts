@@ -1,0 +1,116 @@
+/**
+ * flock-based locks (rkt's pkg/lock): whole-directory locks and per-key lock files. The lock lives
+ * with the open fd, so a crashed holder releases it; key lock files may be deleted and recreated
+ * by gc, hence the inode check after locking.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { native } from '../native';
+
+export class FileLock {
+  private constructor(
+    readonly path: string,
+    private fd: number | undefined,
+  ) {}
+
+  get fdNumber(): number {
+    if (this.fd === undefined) throw new Error(`lock ${this.path} already released`);
+    return this.fd;
+  }
+
+  static async dir(dirPath: string, exclusive: boolean): Promise<FileLock> {
+    const fd = fs.openSync(dirPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      await native.flock(fd, exclusive);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    return new FileLock(dirPath, fd);
+  }
+
+  /** Non-blocking: undefined when the lock is held elsewhere. */
+  static tryDir(dirPath: string, exclusive: boolean): FileLock | undefined {
+    const fd = fs.openSync(dirPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    if (!native.tryFlock(fd, exclusive)) {
+      fs.closeSync(fd);
+      return undefined;
+    }
+    return new FileLock(dirPath, fd);
+  }
+
+  /** Per-key lock file `<dir>/<key>`, retried if the file was replaced while we waited. */
+  static async key(dir: string, key: string, exclusive: boolean): Promise<FileLock> {
+    const p = path.join(dir, key);
+    fs.mkdirSync(dir, { recursive: true });
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o660);
+      try {
+        await native.flock(fd, exclusive);
+        const a = fs.fstatSync(fd);
+        let b: fs.Stats | undefined;
+        try {
+          b = fs.statSync(p);
+        } catch {
+          b = undefined;
+        }
+        if (b && a.ino === b.ino && a.dev === b.dev) return new FileLock(p, fd);
+      } catch (e) {
+        fs.closeSync(fd);
+        throw e;
+      }
+      fs.closeSync(fd);
+    }
+    throw new Error(`cannot lock ${p}: lock file keeps changing`);
+  }
+
+  release(): void {
+    if (this.fd === undefined) return;
+    fs.closeSync(this.fd); // closing drops the flock
+    this.fd = undefined;
+  }
+}
+
+export async function withKeyLock<T>(dir: string, key: string, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+  const l = await FileLock.key(dir, key, exclusive);
+  try {
+    return await fn();
+  } finally {
+    l.release();
+  }
+}
+
+/** rename(2) then fsync of the destination's parent, so the move survives a crash. */
+export function renameDurable(from: string, to: string): void {
+  fs.renameSync(from, to);
+  fsyncDir(path.dirname(to));
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Write a small file atomically: temp in the same dir, fsync, rename, fsync dir. */
+export function writeFileDurable(file: string, data: string | Buffer, mode = 0o640): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    if (typeof data === 'string') fs.writeSync(fd, data);
+    else fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    renameDurable(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
