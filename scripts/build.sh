@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "build: native addon" >&2
-npx napi build --platform --release --manifest-path crates/rkt_napi/Cargo.toml --output-dir native --js false --dts index.d.ts >/dev/null
+npx napi build --platform --release --manifest-path crates/rkt_napi/Cargo.toml --output-dir native --no-js --dts index.d.ts >/dev/null
 echo "build: rkt_inspect (static)" >&2
 RUSTFLAGS="-C target-feature=+crt-static" cargo build -q -p rkt_inspect --release --target x86_64-unknown-linux-gnu
 echo "build: typescript" >&2

@@ -38,7 +38,7 @@ class NeedsRoot extends BaseCommand {
   }
 }
 class FailingGc extends BaseCommand {
-  static paths = [['image', 'gc']];
+  static paths = [['test-image', 'gc']];
   static usage = BaseCommand.Usage({ description: 'test', details: 'test', examples: [['x', '$0 image gc']] });
   kind = Option.String('--kind', 'rkt');
   async execute(): Promise<number> {
@@ -218,15 +218,15 @@ test('requireRoot: "cannot run as unprivileged user", exit 254', async (t) => {
 });
 
 test('a failing command prints `<command>: <message>` once and exits with its code', async () => {
-  let r = await rkt('image', 'gc');
+  let r = await rkt('test-image', 'gc');
   assert.equal(r.code, 254);
   assert.equal(r.stderr, 'gc: collecting\ngc: cannot open store\n');
-  r = await rkt('--debug', 'image', 'gc');
+  r = await rkt('--debug', 'test-image', 'gc');
   assert.equal(r.stderr, 'gc: collecting\ngc: cannot open store\n  └─disk on fire\n');
-  r = await rkt('image', 'gc', '--kind', 'plain');
+  r = await rkt('test-image', 'gc', '--kind', 'plain');
   assert.equal(r.code, 254);
   assert.equal(r.stderr, 'gc: collecting\ngc: plain failure\n');
-  r = await rkt('image', 'gc', '--kind=one');
+  r = await rkt('test-image', 'gc', '--kind=one');
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'gc: collecting\ngc: exit one\n');
 });

@@ -12,6 +12,7 @@ pub mod render;
 pub mod sync;
 pub mod treehash;
 
+mod digest;
 mod pathutil;
 mod safe_fs;
 mod tar_stream;

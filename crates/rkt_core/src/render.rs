@@ -15,10 +15,9 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::thread;
 
-use sha2::{Digest, Sha512};
-
 use crate::aci_scan::check_entry_names;
 use crate::cas::KEY_HEX_LEN;
+use crate::digest::Sha512;
 use crate::error::{CoreError, Result};
 use crate::pathutil::{clean, parent, q};
 use crate::safe_fs::SafeWriter;
@@ -279,7 +278,7 @@ fn stream_blob(path: &Path, key: Option<&str>, mut f: impl FnMut(Option<&[u8]>) 
             for c in rx {
                 h.update(&c[..]);
             }
-            hex::encode(h.finalize())
+            h.finish_hex()
         });
         let mut result = Ok(());
         let mut read_err = None;

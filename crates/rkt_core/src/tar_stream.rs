@@ -588,7 +588,7 @@ mod tests {
 
     #[test]
     fn pax_records() {
-        let recs = parse_pax(b"19 path=rootfs/abc\n11 uid=42\n").unwrap();
+        let recs = parse_pax(b"19 path=rootfs/abc\n10 uid=42\n").unwrap();
         assert_eq!(recs[0], (b"path".to_vec(), b"rootfs/abc".to_vec()));
         assert_eq!(recs[1], (b"uid".to_vec(), b"42".to_vec()));
         assert!(parse_pax(b"20 path=rootfs/abc\n").is_none());

@@ -12,9 +12,9 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use serde::Serialize;
-use sha2::{Digest, Sha512};
 
 use crate::cas::key_from_hex;
+use crate::digest::Sha512;
 use crate::error::{CoreError, Result};
 use crate::tar_stream::Kind;
 
@@ -45,7 +45,7 @@ pub fn tree_hash(dir: &Path) -> Result<String> {
         xattrs: XattrReader::new(),
     };
     w.walk(dir, "")?;
-    Ok(key_from_hex(&hex::encode(w.hasher.finalize())))
+    Ok(key_from_hex(&w.hasher.finish_hex()))
 }
 
 struct Walker {

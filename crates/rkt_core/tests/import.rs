@@ -146,7 +146,7 @@ fn corrupt_gzip() {
     }
     let (c, m) = code(import(&gz));
     assert_eq!(c, "EIMAGE_FORMAT");
-    assert!(m.contains("gzip"), "{m}");
+    assert!(m.starts_with("corrupt gzip stream: "), "{m}");
 }
 
 #[test]
@@ -154,8 +154,7 @@ fn truncated_gzip() {
     let gz = gzip(&sample());
     for cut in [gz.len() / 2, gz.len() - 4] {
         let (c, m) = code(import(&gz[..cut]));
-        assert_eq!(c, "EIMAGE_FORMAT", "cut at {cut}: {m}");
-        assert!(m.contains("gzip") || m.contains("truncated"), "cut at {cut}: {m}");
+        assert_eq!((c, m.as_str()), ("EIMAGE_FORMAT", "truncated gzip stream"), "cut at {cut}");
     }
 }
 
@@ -207,7 +206,7 @@ fn trailing_data_after_end_marker_is_hashed_but_ignored() {
 #[test]
 fn bad_checksum() {
     let mut data = sample();
-    data[600] ^= 1; // inside the second header
+    data[1024 + 5] ^= 1; // the name of the second header (rootfs)
     let (c, m) = code(import(&data));
     assert_eq!(c, "EIMAGE_FORMAT");
     assert!(m.contains("checksum"), "{m}");

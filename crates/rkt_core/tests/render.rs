@@ -29,7 +29,7 @@ fn single_image_render() {
     let img = blob(d.path(), "a", &t.bytes(), 0, &[]);
     let dest = d.path().join("tree");
     let stats = render_tree(&[img], &dest).unwrap();
-    assert_eq!(stats, RenderStats { files: 6, bytes: 4 + manifest("example.com/test").len() as u64 + 0 });
+    assert_eq!(stats, RenderStats { files: 7, bytes: 4 + manifest("example.com/test").len() as u64 });
     assert_eq!(fs::read(dest.join("manifest")).unwrap(), manifest("example.com/test"));
     assert_eq!(read(&dest.join("rootfs/etc/hostname")), "box\n");
     assert_eq!(fs::read_link(dest.join("rootfs/etc/link")).unwrap(), Path::new("/etc/hostname"));
@@ -71,12 +71,12 @@ fn dependency_order_earlier_image_wins() {
 #[test]
 fn path_whitelists() {
     let d = tempfile::tempdir().unwrap();
-    // A's own whitelist filters A's files (not its dirs).
-    let mut a = Tar::new();
-    a.file("manifest", &manifest("a")).dir("rootfs").dir("rootfs/adir").file("rootfs/keep", b"A").file("rootfs/drop", b"A");
-    // C (level 1) has a whitelist; D below it is filtered by it, dirs included.
+    let a = image("a", &[("rootfs/a_file", "A")]);
+    // C (level 1) has a whitelist: it filters C's own files (not dirs) and
+    // everything below C (dirs included).
     let mut c = Tar::new();
-    c.file("manifest", &manifest("c")).dir("rootfs").file("rootfs/c_in", b"C").file("rootfs/c_out", b"C");
+    c.file("manifest", &manifest("c")).dir("rootfs").dir("rootfs/cdir");
+    c.file("rootfs/c_in", b"C").file("rootfs/c_out", b"C");
     let mut dd = Tar::new();
     dd.file("manifest", &manifest("d")).dir("rootfs").dir("rootfs/ddir").dir("rootfs/bin");
     dd.file("rootfs/bin/d_in", b"D").file("rootfs/d_out", b"D").file("rootfs/drop", b"D");
@@ -84,7 +84,7 @@ fn path_whitelists() {
     let mut b = Tar::new();
     b.file("manifest", &manifest("b")).dir("rootfs").file("rootfs/b_file", b"B").file("rootfs/drop", b"B");
     let list = [
-        blob(d.path(), "A", &a.bytes(), 0, &["/keep", "/adir"]),
+        blob(d.path(), "A", &a, 0, &[]),
         blob(d.path(), "C", &c.bytes(), 1, &["/c_in", "/bin", "/bin/d_in"]),
         blob(d.path(), "D", &dd.bytes(), 2, &[]),
         blob(d.path(), "B", &b.bytes(), 1, &[]),
@@ -92,33 +92,35 @@ fn path_whitelists() {
     let dest = d.path().join("tree");
     render_tree(&list, &dest).unwrap();
     let root = dest.join("rootfs");
-    assert_eq!(read(&root.join("keep")), "A");
-    assert!(root.join("adir").is_dir());
-    assert!(root.join("c_in").exists());
+    assert_eq!(read(&root.join("a_file")), "A");
+    assert_eq!(read(&root.join("c_in")), "C");
     assert!(!root.join("c_out").exists(), "not in C's whitelist");
+    assert!(root.join("cdir").is_dir(), "an image's own whitelist does not filter its dirs");
     assert_eq!(read(&root.join("bin/d_in")), "D");
     assert!(!root.join("ddir").exists(), "dirs are filtered by the upper whitelist");
     assert!(!root.join("d_out").exists());
-    assert!(root.join("b_file").exists(), "a sibling's whitelist does not apply");
-    // A dropped its own "drop"; D is filtered by C's list; so B provides it.
+    assert_eq!(read(&root.join("b_file")), "B", "a sibling's whitelist does not apply");
+    // D's "drop" is filtered by C's list, so B provides it.
     assert_eq!(read(&root.join("drop")), "B");
 }
 
 #[test]
 fn upper_whitelist_without_own_list_and_deeper_chain() {
-    // A(0, pwl) -> B(1) -> C(2): C is filtered by A's whitelist.
+    // A(0, pwl) -> B(1, pwl) -> C(2): B and C are filtered by A's
+    // whitelist, the highest one; A's own files too.
     let d = tempfile::tempdir().unwrap();
-    let a = image("a", &[]);
+    let a = image("a", &[("rootfs/a_in", "A"), ("rootfs/a_out", "A")]);
     let b = image("b", &[("rootfs/b1", "B"), ("rootfs/b2", "B")]);
     let c = image("c", &[("rootfs/c1", "C"), ("rootfs/c2", "C")]);
     let list = [
-        blob(d.path(), "A", &a, 0, &["/b1", "/c2"]),
-        blob(d.path(), "B", &b, 1, &[]),
+        blob(d.path(), "A", &a, 0, &["/a_in", "/b1", "/c2"]),
+        blob(d.path(), "B", &b, 1, &["/b1", "/b2", "/c1", "/c2"]),
         blob(d.path(), "C", &c, 2, &[]),
     ];
     let dest = d.path().join("t");
     render_tree(&list, &dest).unwrap();
     let root = dest.join("rootfs");
+    assert!(root.join("a_in").exists() && !root.join("a_out").exists());
     assert!(root.join("b1").exists() && !root.join("b2").exists());
     assert!(root.join("c2").exists() && !root.join("c1").exists());
 }
@@ -166,7 +168,7 @@ fn tampered_blob_is_a_hash_mismatch() {
     let (c, m) = code(render_tree(std::slice::from_ref(&img), &d.path().join("t1")));
     assert_eq!(c, "EHASH_MISMATCH", "{m}");
     // A tampered header (parse error) still reports the mismatch.
-    bytes[600] ^= 1;
+    bytes[1024 + 5] ^= 1;
     fs::write(&img.blob_path, &bytes).unwrap();
     let (c, _) = code(render_tree(std::slice::from_ref(&img), &d.path().join("t2")));
     assert_eq!(c, "EHASH_MISMATCH");

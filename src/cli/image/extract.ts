@@ -21,11 +21,11 @@ export class ImageExtractCommand extends BaseCommand {
   rootfsOnly = GoBool('--rootfs-only', false, { description: 'extract rootfs only' });
   overwrite = GoBool('--overwrite', false, { description: 'overwrite output directory' });
   image = Option.String();
-  dir = Option.String();
+  outputDir = Option.String();
 
   async execute(): Promise<number> {
     const { extractImage } = await import('../../images/extract');
-    await withImageStore(this.globals(), (store) => extractImage(store, this.image, this.dir, { rootfsOnly: this.rootfsOnly, overwrite: this.overwrite }));
+    await withImageStore(this.globals(), (store) => extractImage(store, this.image, this.outputDir, { rootfsOnly: this.rootfsOnly, overwrite: this.overwrite }));
     return 0;
   }
 }

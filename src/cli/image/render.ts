@@ -18,12 +18,12 @@ export class ImageRenderCommand extends BaseCommand {
   rootfsOnly = GoBool('--rootfs-only', false, { description: 'render rootfs only' });
   overwrite = GoBool('--overwrite', false, { description: 'overwrite output directory' });
   image = Option.String();
-  dir = Option.String();
+  outputDir = Option.String();
 
   async execute(): Promise<number> {
     const { renderImage } = await import('../../images/extract');
     await withImageStore(this.globals(), (store) =>
-      renderImage(store, this.image, this.dir, { rootfsOnly: this.rootfsOnly, overwrite: this.overwrite }, () =>
+      renderImage(store, this.image, this.outputDir, { rootfsOnly: this.rootfsOnly, overwrite: this.overwrite }, () =>
         this.log.print('warning: tree cache is in a bad state. Rebuilding...'),
       ),
     );
