@@ -1,6 +1,7 @@
 //! Throwaway timing harness (not part of the API):
 //!   bench import SRC.aci TMPDIR      import once, print time and key
 //!   bench render BLOB.tar DEST [KEY] render one image (key computed first if not given)
+//!   bench extract BLOB.tar DEST      extract_aci (no hash check)
 //!   bench hash DIR                   tree hash
 use std::path::Path;
 use std::time::Instant;
@@ -12,7 +13,11 @@ fn main() {
             let t = Instant::now();
             let a = rkt_core::import_aci(Path::new(&args[2]), Path::new(&args[3]), None).unwrap();
             let dt = t.elapsed().as_secs_f64();
-            println!("import: {dt:.3}s  {:.0} MB/s of tar  key {}", a.size as f64 / dt / 1e6, a.key);
+            println!(
+                "import: {dt:.3}s  {:.0} MB/s of tar  key {}",
+                a.size as f64 / dt / 1e6,
+                a.key
+            );
             std::fs::remove_file(a.tmp_path).unwrap();
         }
         Some("render") => {
@@ -21,11 +26,21 @@ fn main() {
                 Some(k) => k.clone(),
                 None => format!("sha512-{}", &rkt_core::hash_file(blob).unwrap()[..64]),
             };
-            let img = rkt_core::RenderImage { blob_path: blob.into(), key, level: 0, path_whitelist: vec![] };
+            let img = rkt_core::RenderImage {
+                blob_path: blob.into(),
+                key,
+                level: 0,
+                path_whitelist: vec![],
+            };
             let t = Instant::now();
             let s = rkt_core::render_tree(&[img], Path::new(&args[3])).unwrap();
             let dt = t.elapsed().as_secs_f64();
-            println!("render: {dt:.3}s  {} entries ({:.0}/s)  {} bytes", s.files, s.files as f64 / dt, s.bytes);
+            println!(
+                "render: {dt:.3}s  {} entries ({:.0}/s)  {} bytes",
+                s.files,
+                s.files as f64 / dt,
+                s.bytes
+            );
         }
         Some("extract") => {
             let t = Instant::now();
@@ -37,6 +52,6 @@ fn main() {
             let h = rkt_core::tree_hash(Path::new(&args[2])).unwrap();
             println!("tree_hash: {:.3}s {h}", t.elapsed().as_secs_f64());
         }
-        _ => eprintln!("usage: bench import SRC TMPDIR | render BLOB DEST | hash DIR"),
+        _ => eprintln!("usage: bench import SRC TMPDIR | render BLOB DEST [KEY] | extract BLOB DEST | hash DIR"),
     }
 }

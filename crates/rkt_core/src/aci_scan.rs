@@ -47,7 +47,10 @@ impl Default for AciScanner {
 
 impl AciScanner {
     pub fn new() -> Self {
-        AciScanner { parser: TarParser::new(), rules: Rules::default() }
+        AciScanner {
+            parser: TarParser::new(),
+            rules: Rules::default(),
+        }
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
@@ -64,7 +67,10 @@ impl AciScanner {
         if !self.rules.rootfs {
             return Err(CoreError::format("no rootfs found in layout"));
         }
-        Ok(ScanResult { manifest, entries: self.parser.entries() })
+        Ok(ScanResult {
+            manifest,
+            entries: self.parser.entries(),
+        })
     }
 }
 

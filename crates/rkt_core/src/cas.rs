@@ -16,9 +16,11 @@ use crate::detect::{detect, FileType, DETECT_LEN};
 use crate::digest::Sha512;
 use crate::error::{CoreError, Result};
 
-/// Size of the pieces handed from the decompressor thread to the writer.
+/// Size of the pieces passed between the stages. 256 KiB measured ~20%
+/// faster than 1 MiB here (chunks stay in cache between stages).
 const CHUNK: usize = 256 << 10;
-/// Chunks in flight; with CHUNK this bounds the pipeline's memory to a few MiB.
+/// Chunks queued per channel; with two channels and the buffer pool the
+/// pipeline holds about 10 MiB whatever the image size.
 const QUEUE: usize = 16;
 /// Start writeback every this many bytes so the final fsync has little left.
 const WRITEBACK_STEP: u64 = 32 << 20;
@@ -71,14 +73,11 @@ pub fn import_aci(
         .map_err(|e| CoreError::io(format!("seek {}", src.display()), e))?;
 
     let mut tmp = TempBlob::create(tmp_dir)?;
-    let t0 = std::time::Instant::now();
     let (hasher, size, scanner) = pipeline(file, file_type, &mut tmp.file, progress, src)?;
     let scan = scanner.finish()?;
-    let t1 = t0.elapsed();
     tmp.file
         .sync_data()
         .map_err(|e| CoreError::io(format!("fsync {}", tmp.path.display()), e))?;
-    if std::env::var_os("RKT_TIMING").is_some() { eprintln!("pipeline {:?} fsync {:?}", t1, t0.elapsed() - t1); }
     let hash_hex = hasher.finish_hex();
     Ok(ImportedAci {
         key: key_from_hex(&hash_hex),
@@ -100,7 +99,10 @@ pub fn commit_blob(tmp_path: &Path, dest: &Path) -> Result<()> {
     fs::create_dir_all(parent)
         .map_err(|e| CoreError::io(format!("create {}", parent.display()), e))?;
     fs::rename(tmp_path, dest).map_err(|e| {
-        CoreError::io(format!("rename {} to {}", tmp_path.display(), dest.display()), e)
+        CoreError::io(
+            format!("rename {} to {}", tmp_path.display(), dest.display()),
+            e,
+        )
     })?;
     File::open(parent)
         .and_then(|d| d.sync_all())
@@ -155,7 +157,9 @@ fn pipeline(
         let produced = producer
             .join()
             .unwrap_or_else(|_| Err(CoreError::Io("decompression thread panicked".into())));
-        let hasher = hasher.join().map_err(|_| CoreError::Io("hash thread panicked".into()));
+        let hasher = hasher
+            .join()
+            .map_err(|_| CoreError::Io("hash thread panicked".into()));
         // A consumer error is about data that decompressed fine, so it comes
         // first; otherwise a decompression error explains any short archive.
         let (size, scanner) = consumed?;
@@ -172,7 +176,13 @@ fn produce(
     pool: Receiver<Vec<u8>>,
     src: &Path,
 ) -> Result<()> {
-    let input = BufReader::with_capacity(256 << 10, Counting { inner: file, n: counter });
+    let input = BufReader::with_capacity(
+        256 << 10,
+        Counting {
+            inner: file,
+            n: counter,
+        },
+    );
     let mut reader: Box<dyn Read> = match ft {
         FileType::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
         FileType::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(input)),
@@ -208,7 +218,8 @@ fn consume(
     let mut flushed = 0u64;
     for buf in rx.iter() {
         scanner.push(&buf)?;
-        out.write_all(&buf).map_err(|e| CoreError::io("write temp file", e))?;
+        out.write_all(&buf)
+            .map_err(|e| CoreError::io("write temp file", e))?;
         size += buf.len() as u64;
         if size - flushed >= WRITEBACK_STEP {
             start_writeback(out, flushed, size - flushed);
@@ -290,8 +301,19 @@ impl TempBlob {
         let mut last = None;
         for _ in 0..16 {
             let path = dir.join(format!("import-{pid}-{:016x}", random_u64()));
-            match OpenOptions::new().write(true).create_new(true).mode(0o644).open(&path) {
-                Ok(file) => return Ok(TempBlob { path, file, keep: false }),
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(&path)
+            {
+                Ok(file) => {
+                    return Ok(TempBlob {
+                        path,
+                        file,
+                        keep: false,
+                    })
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) => {
                     return Err(CoreError::io(

@@ -19,12 +19,20 @@ use crate::treehash::XattrReader;
 /// are replaced), keeping modes, owners, mtimes, symlinks, hardlinks and
 /// xattrs. Sockets and device nodes are not copied.
 pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
-    let md = fs::symlink_metadata(src).map_err(|e| CoreError::io(format!("stat {}", src.display()), e))?;
+    let md = fs::symlink_metadata(src)
+        .map_err(|e| CoreError::io(format!("stat {}", src.display()), e))?;
     if !md.is_dir() {
-        return Err(CoreError::Io(format!("{} is not a directory", src.display())));
+        return Err(CoreError::Io(format!(
+            "{} is not a directory",
+            src.display()
+        )));
     }
     fs::create_dir_all(dst).map_err(|e| CoreError::io(format!("create {}", dst.display()), e))?;
-    let mut c = Copier { w: SafeWriter::open(dst)?, links: HashMap::new(), xattrs: XattrReader::new() };
+    let mut c = Copier {
+        w: SafeWriter::open(dst)?,
+        links: HashMap::new(),
+        xattrs: XattrReader::new(),
+    };
     let root = c.entry_of(src, &md, Vec::new(), Kind::Dir)?;
     c.w.create(b"", &root, b"")?;
     c.walk(src, &[])?;
@@ -74,7 +82,8 @@ impl Copier {
     }
 
     fn copy_one(&mut self, path: &Path, rel: Vec<u8>) -> Result<()> {
-        let md = fs::symlink_metadata(path).map_err(|e| CoreError::io(format!("stat {}", path.display()), e))?;
+        let md = fs::symlink_metadata(path)
+            .map_err(|e| CoreError::io(format!("stat {}", path.display()), e))?;
         let ft = md.file_type();
         let kind = if ft.is_dir() {
             Kind::Dir
@@ -89,7 +98,11 @@ impl Copier {
         };
         if kind != Kind::Dir && md.nlink() > 1 {
             if let Some(first) = self.links.get(&(md.dev(), md.ino())) {
-                let e = Entry { name: rel.clone(), kind: Kind::Hardlink, ..Entry::default() };
+                let e = Entry {
+                    name: rel.clone(),
+                    kind: Kind::Hardlink,
+                    ..Entry::default()
+                };
                 let first = first.clone();
                 self.w.create(&rel, &e, &first)?;
                 return Ok(());
@@ -99,7 +112,8 @@ impl Copier {
         let mut e = self.entry_of(path, &md, rel.clone(), kind)?;
         match kind {
             Kind::Symlink => {
-                let t = fs::read_link(path).map_err(|e| CoreError::io(format!("readlink {}", path.display()), e))?;
+                let t = fs::read_link(path)
+                    .map_err(|e| CoreError::io(format!("readlink {}", path.display()), e))?;
                 e.link = t.as_os_str().as_bytes().to_vec();
                 self.w.create(&rel, &e, b"")?;
             }

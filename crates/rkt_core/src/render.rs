@@ -166,13 +166,22 @@ impl ExtractSink<'_> {
         match &self.select {
             Select::Extract { rootfs_only } => match name.as_slice() {
                 b"manifest" if !rootfs_only => Some(name),
-                b"rootfs" if e.kind == Kind::Dir => Some(if *rootfs_only { Vec::new() } else { name }),
-                n if n.starts_with(b"rootfs/") => {
-                    Some(if *rootfs_only { n[b"rootfs/".len()..].to_vec() } else { name })
+                b"rootfs" if e.kind == Kind::Dir => {
+                    Some(if *rootfs_only { Vec::new() } else { name })
                 }
+                n if n.starts_with(b"rootfs/") => Some(if *rootfs_only {
+                    n[b"rootfs/".len()..].to_vec()
+                } else {
+                    name
+                }),
                 _ => None,
             },
-            Select::Render { first, own_pwl, upper_pwl, track } => {
+            Select::Render {
+                first,
+                own_pwl,
+                upper_pwl,
+                track,
+            } => {
                 if name == b"manifest" {
                     return first.then_some(name);
                 }
@@ -231,7 +240,11 @@ impl Sink for ExtractSink<'_> {
         let Some(rel) = self.choose(clean(&e.name), e) else {
             return Ok(false);
         };
-        let target = if e.kind == Kind::Hardlink { self.link_target(e, &rel)? } else { Vec::new() };
+        let target = if e.kind == Kind::Hardlink {
+            self.link_target(e, &rel)?
+        } else {
+            Vec::new()
+        };
         let want = self.w.create(&rel, e, &target)?;
         if !matches!(e.kind, Kind::Char | Kind::Block) {
             self.stats.files += 1;
@@ -256,7 +269,11 @@ impl Sink for ExtractSink<'_> {
 /// Feeds a blob to `f` chunk by chunk (then `None` at the end). With a key,
 /// a second thread hashes the same chunks; a mismatch wins over any error `f`
 /// reported, because a tampered blob explains whatever went wrong.
-fn stream_blob(path: &Path, key: Option<&str>, mut f: impl FnMut(Option<&[u8]>) -> Result<()>) -> Result<()> {
+fn stream_blob(
+    path: &Path,
+    key: Option<&str>,
+    mut f: impl FnMut(Option<&[u8]>) -> Result<()>,
+) -> Result<()> {
     let ctx = || format!("read {}", path.display());
     let mut file = File::open(path).map_err(|e| CoreError::io(ctx(), e))?;
     let Some(key) = key else {
@@ -317,7 +334,9 @@ fn stream_blob(path: &Path, key: Option<&str>, mut f: impl FnMut(Option<&[u8]>) 
             result = f(None);
         }
         drop(tx);
-        let got = hasher.join().map_err(|_| CoreError::Io("hash thread panicked".into()))?;
+        let got = hasher
+            .join()
+            .map_err(|_| CoreError::Io("hash thread panicked".into()))?;
         if let Some(e) = read_err {
             return Err(CoreError::io(ctx(), e));
         }
@@ -336,7 +355,9 @@ fn stream_blob(path: &Path, key: Option<&str>, mut f: impl FnMut(Option<&[u8]>) 
 fn key_hex(key: &str) -> Result<String> {
     let hex = key
         .strip_prefix("sha512-")
-        .filter(|h| (KEY_HEX_LEN..=128).contains(&h.len()) && h.bytes().all(|c| c.is_ascii_hexdigit()))
+        .filter(|h| {
+            (KEY_HEX_LEN..=128).contains(&h.len()) && h.bytes().all(|c| c.is_ascii_hexdigit())
+        })
         .ok_or_else(|| CoreError::format(format!("invalid image key {key:?}")))?;
     Ok(hex.to_ascii_lowercase())
 }

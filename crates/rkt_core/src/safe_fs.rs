@@ -55,8 +55,14 @@ impl Meta {
     }
 
     fn times(&self) -> Timestamps {
-        let t = Timespec { tv_sec: self.mtime, tv_nsec: self.nsec as _ };
-        Timestamps { last_access: t, last_modification: t }
+        let t = Timespec {
+            tv_sec: self.mtime,
+            tv_nsec: self.nsec as _,
+        };
+        Timestamps {
+            last_access: t,
+            last_modification: t,
+        }
     }
 }
 
@@ -64,27 +70,47 @@ struct OpenFile {
     file: File,
     rel: Vec<u8>,
     meta: Meta,
+    /// Created with the right owner already (no chown needed).
+    owned: bool,
+}
+
+/// An open directory of the current parent path.
+struct OpenDir {
+    name: Vec<u8>,
+    fd: OwnedFd,
+    /// New entries inherit this directory's group instead of ours.
+    setgid: bool,
 }
 
 pub(crate) struct SafeWriter {
     root: OwnedFd,
+    root_setgid: bool,
     root_path: PathBuf,
     /// Open directories along the current parent path, relative to the root.
-    stack: Vec<(Vec<u8>, OwnedFd)>,
+    stack: Vec<OpenDir>,
     /// Directory mtimes, applied last since creating children changes them.
     dir_times: Vec<(Vec<u8>, Meta)>,
     cur: Option<OpenFile>,
     is_root: bool,
+    euid: u32,
+    egid: u32,
 }
 
-fn top<'a>(root: &'a OwnedFd, stack: &'a [(Vec<u8>, OwnedFd)]) -> BorrowedFd<'a> {
-    stack.last().map_or(root.as_fd(), |d| d.1.as_fd())
+fn top<'a>(root: &'a OwnedFd, stack: &'a [OpenDir]) -> BorrowedFd<'a> {
+    stack.last().map_or(root.as_fd(), |d| d.fd.as_fd())
+}
+
+fn is_setgid(fd: &OwnedFd) -> bool {
+    rfs::fstat(fd).is_ok_and(|st| st.st_mode & 0o2000 != 0)
 }
 
 /// Splits a root-relative path, refusing anything that could climb out.
 fn split_rel(rel: &[u8]) -> Result<Vec<&[u8]>> {
     if rel.first() == Some(&b'/') {
-        return Err(CoreError::unsafe_path(format!("path {} is absolute", q(rel))));
+        return Err(CoreError::unsafe_path(format!(
+            "path {} is absolute",
+            q(rel)
+        )));
     }
     let mut out = Vec::with_capacity(8);
     for c in rel.split(|&b| b == b'/') {
@@ -109,20 +135,37 @@ fn join(comps: &[&[u8]]) -> Vec<u8> {
 impl SafeWriter {
     /// `root` must exist; it is trusted (opened normally), what goes in is not.
     pub(crate) fn open(root: &Path) -> Result<Self> {
-        let fd = rfs::open(root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| CoreError::errno(format!("open {}", root.display()), e))?;
+        let fd = rfs::open(
+            root,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| CoreError::errno(format!("open {}", root.display()), e))?;
         Ok(SafeWriter {
+            root_setgid: is_setgid(&fd),
             root: fd,
             root_path: root.to_path_buf(),
             stack: Vec::new(),
             dir_times: Vec::new(),
             cur: None,
             is_root: rustix::process::geteuid().is_root(),
+            euid: rustix::process::geteuid().as_raw(),
+            egid: rustix::process::getegid().as_raw(),
         })
     }
 
+    /// Whether a freshly created entry in the current directory already has
+    /// the owner `m` asks for, so the chown can be skipped.
+    fn owned_as(&self, m: &Meta) -> bool {
+        let setgid = self.stack.last().map_or(self.root_setgid, |d| d.setgid);
+        m.uid == self.euid && m.gid == self.egid && !setgid
+    }
+
     fn err(&self, what: &str, rel: &[u8], e: Errno) -> CoreError {
-        CoreError::errno(format!("{what} {} in {}", q(rel), self.root_path.display()), e)
+        CoreError::errno(
+            format!("{what} {} in {}", q(rel), self.root_path.display()),
+            e,
+        )
     }
 
     /// Creates `rel` as described by `e`. Returns true when the entry is a
@@ -143,7 +186,10 @@ impl SafeWriter {
         let target = if e.kind == Kind::Hardlink {
             let t = split_rel(link_target)?;
             if t.is_empty() {
-                return Err(CoreError::format(format!("hardlink {} has no target", q(rel))));
+                return Err(CoreError::format(format!(
+                    "hardlink {} has no target",
+                    q(rel)
+                )));
             }
             Some(t)
         } else {
@@ -153,26 +199,41 @@ impl SafeWriter {
         match e.kind {
             Kind::Regular => {
                 let fd = self.create_file(name, rel)?;
-                self.cur = Some(OpenFile { file: File::from(fd), rel: rel.to_vec(), meta: Meta::of(e) });
+                let meta = Meta::of(e);
+                let owned = self.owned_as(&meta);
+                self.cur = Some(OpenFile {
+                    file: File::from(fd),
+                    rel: rel.to_vec(),
+                    meta,
+                    owned,
+                });
                 Ok(true)
             }
             Kind::Dir => {
-                let fd = self.make_dir(name, rel)?;
+                let (fd, created) = self.make_dir(name, rel)?;
                 let meta = Meta::of(e);
-                self.apply_fd(&fd, &meta, rel, false)?;
+                let owned = created && self.owned_as(&meta);
+                self.apply_fd(&fd, &meta, rel, false, owned)?;
+                self.stack.push(OpenDir {
+                    name: name.to_vec(),
+                    fd,
+                    setgid: meta.mode & 0o2000 != 0,
+                });
                 self.dir_times.push((rel.to_vec(), meta));
-                self.stack.push((name.to_vec(), fd));
                 Ok(false)
             }
             Kind::Symlink => {
                 self.make_symlink(name, &e.link, rel)?;
-                self.apply_at(name, &Meta::of(e), rel)?;
+                let meta = Meta::of(e);
+                let owned = self.owned_as(&meta);
+                self.apply_at(name, &meta, rel, owned)?;
                 Ok(false)
             }
             Kind::Fifo => {
                 let fd = self.make_fifo(name, rel)?;
                 let meta = Meta::of(e);
-                self.apply_fd(&fd, &meta, rel, true)?;
+                let owned = self.owned_as(&meta);
+                self.apply_fd(&fd, &meta, rel, true, owned)?;
                 Ok(false)
             }
             Kind::Hardlink => {
@@ -185,18 +246,28 @@ impl SafeWriter {
     }
 
     pub(crate) fn write(&mut self, data: &[u8]) -> Result<()> {
-        let Some(f) = self.cur.as_mut() else { return Ok(()) };
+        let Some(f) = self.cur.as_mut() else {
+            return Ok(());
+        };
         f.file.write_all(data).map_err(|e| {
-            CoreError::io(format!("write {} in {}", q(&f.rel), self.root_path.display()), e)
+            CoreError::io(
+                format!("write {} in {}", q(&f.rel), self.root_path.display()),
+                e,
+            )
         })
     }
 
     /// Copies the rest of `src` into the current file (copy_file_range when
     /// the kernel can), used by `copy_tree`.
     pub(crate) fn write_from(&mut self, src: &mut File) -> Result<u64> {
-        let Some(f) = self.cur.as_mut() else { return Ok(0) };
+        let Some(f) = self.cur.as_mut() else {
+            return Ok(0);
+        };
         std::io::copy(src, &mut f.file).map_err(|e| {
-            CoreError::io(format!("copy {} in {}", q(&f.rel), self.root_path.display()), e)
+            CoreError::io(
+                format!("copy {} in {}", q(&f.rel), self.root_path.display()),
+                e,
+            )
         })
     }
 
@@ -204,12 +275,13 @@ impl SafeWriter {
     pub(crate) fn finish_entry(&mut self) -> Result<()> {
         if let Some(f) = self.cur.take() {
             let fd: OwnedFd = f.file.into();
-            self.apply_fd(&fd, &f.meta, &f.rel, true)?;
+            self.apply_fd(&fd, &f.meta, &f.rel, true, f.owned)?;
         }
         Ok(())
     }
 
-    /// Sets directory mtimes, deepest effects last-in-wins like tar.
+    /// Sets the recorded directory mtimes, in archive order (a later entry
+    /// for the same directory wins). Must be called once everything is in.
     pub(crate) fn finish(mut self) -> Result<()> {
         self.finish_entry()?;
         let times = std::mem::take(&mut self.dir_times);
@@ -240,8 +312,8 @@ impl SafeWriter {
             )));
         }
         let meta = Meta::of(e);
-        let root = self.root.try_clone().map_err(|e| CoreError::io("dup", e))?;
-        self.apply_fd(&root, &meta, b"", false)?;
+        self.apply_fd(&self.root, &meta, b"", false, false)?;
+        self.root_setgid = meta.mode & 0o2000 != 0;
         self.dir_times.push((Vec::new(), meta));
         Ok(false)
     }
@@ -253,18 +325,22 @@ impl SafeWriter {
             .stack
             .iter()
             .zip(parents)
-            .take_while(|(s, p)| s.0.as_slice() == **p)
+            .take_while(|(s, p)| s.name.as_slice() == **p)
             .count();
         self.stack.truncate(common);
         for i in common..parents.len() {
             let comp = parents[i];
             let dir = top(&self.root, &self.stack);
+            let mut setgid = None;
             let fd = match rfs::openat(dir, comp, DIR_OPEN, Mode::empty()) {
                 Ok(fd) => fd,
                 Err(Errno::NOENT) => {
+                    setgid = Some(false);
                     match rfs::mkdirat(dir, comp, Mode::from_raw_mode(0o755)) {
                         Ok(()) | Err(Errno::EXIST) => {}
-                        Err(e) => return Err(self.err("create directory", &join(&parents[..=i]), e)),
+                        Err(e) => {
+                            return Err(self.err("create directory", &join(&parents[..=i]), e))
+                        }
                     }
                     let fd = rfs::openat(dir, comp, DIR_OPEN, Mode::empty())
                         .map_err(|e| self.err("open directory", &join(&parents[..=i]), e))?;
@@ -276,16 +352,30 @@ impl SafeWriter {
                 Err(e @ (Errno::LOOP | Errno::NOTDIR)) => {
                     return Err(self.not_a_dir(dir, comp, &join(&parents[..=i]), rel, e))
                 }
-                Err(Errno::ACCESS) => rfs::openat(dir, comp, DIR_OPEN | OFlags::PATH, Mode::empty())
-                    .map_err(|e| self.err("open directory", &join(&parents[..=i]), e))?,
+                Err(Errno::ACCESS) => {
+                    rfs::openat(dir, comp, DIR_OPEN | OFlags::PATH, Mode::empty())
+                        .map_err(|e| self.err("open directory", &join(&parents[..=i]), e))?
+                }
                 Err(e) => return Err(self.err("open directory", &join(&parents[..=i]), e)),
             };
-            self.stack.push((comp.to_vec(), fd));
+            let setgid = setgid.unwrap_or_else(|| is_setgid(&fd));
+            self.stack.push(OpenDir {
+                name: comp.to_vec(),
+                fd,
+                setgid,
+            });
         }
         Ok(())
     }
 
-    fn not_a_dir(&self, dir: BorrowedFd, comp: &[u8], path: &[u8], rel: &[u8], e: Errno) -> CoreError {
+    fn not_a_dir(
+        &self,
+        dir: BorrowedFd,
+        comp: &[u8],
+        path: &[u8],
+        rel: &[u8],
+        e: Errno,
+    ) -> CoreError {
         let is_link = e == Errno::LOOP
             || rfs::statat(dir, comp, AtFlags::SYMLINK_NOFOLLOW)
                 .is_ok_and(|st| rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Symlink);
@@ -296,7 +386,11 @@ impl SafeWriter {
                 q(rel)
             ))
         } else {
-            CoreError::format(format!("path component {} of {} is not a directory", q(path), q(rel)))
+            CoreError::format(format!(
+                "path component {} of {} is not a directory",
+                q(path),
+                q(rel)
+            ))
         }
     }
 
@@ -326,20 +420,23 @@ impl SafeWriter {
         }
     }
 
-    fn make_dir(&self, name: &[u8], rel: &[u8]) -> Result<OwnedFd> {
+    /// Returns the directory and whether it was created now.
+    fn make_dir(&self, name: &[u8], rel: &[u8]) -> Result<(OwnedFd, bool)> {
         let dir = top(&self.root, &self.stack);
-        match rfs::mkdirat(dir, name, Mode::from_raw_mode(0o700)) {
-            Ok(()) | Err(Errno::EXIST) => {}
+        let created = match rfs::mkdirat(dir, name, Mode::from_raw_mode(0o700)) {
+            Ok(()) => true,
+            Err(Errno::EXIST) => false,
             Err(e) => return Err(self.err("create directory", rel, e)),
-        }
+        };
         match rfs::openat(dir, name, DIR_OPEN, Mode::empty()) {
-            Ok(fd) => Ok(fd),
+            Ok(fd) => Ok((fd, created)),
             // Something else is in the way (overwrite semantics): replace it.
             Err(Errno::LOOP | Errno::NOTDIR) => {
                 self.remove_nondir(name, rel)?;
                 rfs::mkdirat(dir, name, Mode::from_raw_mode(0o700))
                     .map_err(|e| self.err("create directory", rel, e))?;
                 rfs::openat(dir, name, DIR_OPEN, Mode::empty())
+                    .map(|fd| (fd, true))
                     .map_err(|e| self.err("open directory", rel, e))
             }
             Err(e) => Err(self.err("open directory", rel, e)),
@@ -360,7 +457,15 @@ impl SafeWriter {
 
     fn make_fifo(&self, name: &[u8], rel: &[u8]) -> Result<OwnedFd> {
         let dir = top(&self.root, &self.stack);
-        let mk = || rfs::mknodat(dir, name, rfs::FileType::Fifo, Mode::from_raw_mode(0o600), 0);
+        let mk = || {
+            rfs::mknodat(
+                dir,
+                name,
+                rfs::FileType::Fifo,
+                Mode::from_raw_mode(0o600),
+                0,
+            )
+        };
         match mk() {
             Ok(()) => {}
             Err(Errno::EXIST) => {
@@ -380,10 +485,20 @@ impl SafeWriter {
         .map_err(|e| self.err("open fifo", rel, e))
     }
 
-    fn make_hardlink(&self, name: &[u8], rel: &[u8], target: &[&[u8]], target_rel: &[u8]) -> Result<()> {
+    fn make_hardlink(
+        &self,
+        name: &[u8],
+        rel: &[u8],
+        target: &[&[u8]],
+        target_rel: &[u8],
+    ) -> Result<()> {
         let (&tname, tparents) = target.split_last().expect("non-empty target");
         let same_dir = tparents.len() == self.stack.len()
-            && self.stack.iter().zip(tparents).all(|(s, t)| s.0.as_slice() == *t);
+            && self
+                .stack
+                .iter()
+                .zip(tparents)
+                .all(|(s, t)| s.name.as_slice() == *t);
         let walked;
         let tdir = if same_dir {
             top(&self.root, &self.stack)
@@ -417,7 +532,12 @@ impl SafeWriter {
         let mut cur: Option<OwnedFd> = None;
         for (i, &c) in comps.iter().enumerate() {
             let dir = cur.as_ref().map_or(self.root.as_fd(), |f| f.as_fd());
-            let fd = match rfs::openat(dir, c, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+            let fd = match rfs::openat(
+                dir,
+                c,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
                 Ok(fd) => fd,
                 Err(e @ (Errno::LOOP | Errno::NOTDIR)) => {
                     return Err(self.not_a_dir(dir, c, &join(&comps[..=i]), rel, e))
@@ -440,11 +560,13 @@ impl SafeWriter {
 
     /// chown, then chmod (chown clears setuid/setgid), then xattrs (chown
     /// also drops security.capability), then times.
-    fn apply_fd(&self, fd: &OwnedFd, m: &Meta, rel: &[u8], times: bool) -> Result<()> {
-        match rfs::fchown(fd, Some(Uid::from_raw(m.uid)), Some(Gid::from_raw(m.gid))) {
-            Ok(()) => {}
-            Err(Errno::PERM) if !self.is_root => {}
-            Err(e) => return Err(self.err("chown", rel, e)),
+    fn apply_fd(&self, fd: &OwnedFd, m: &Meta, rel: &[u8], times: bool, owned: bool) -> Result<()> {
+        if !owned {
+            match rfs::fchown(fd, Some(Uid::from_raw(m.uid)), Some(Gid::from_raw(m.gid))) {
+                Ok(()) => {}
+                Err(Errno::PERM) if !self.is_root => {}
+                Err(e) => return Err(self.err("chown", rel, e)),
+            }
         }
         rfs::fchmod(fd, Mode::from_raw_mode(m.mode)).map_err(|e| self.err("chmod", rel, e))?;
         for (k, v) in &m.xattrs {
@@ -463,12 +585,15 @@ impl SafeWriter {
 
     /// Metadata for a symlink, which cannot be opened: lchown, xattrs through
     /// the trusted parent fd, utimensat without following.
-    fn apply_at(&self, name: &[u8], m: &Meta, rel: &[u8]) -> Result<()> {
+    fn apply_at(&self, name: &[u8], m: &Meta, rel: &[u8], owned: bool) -> Result<()> {
         let dir = top(&self.root, &self.stack);
-        match rfs::chownat(dir, name, Some(Uid::from_raw(m.uid)), Some(Gid::from_raw(m.gid)), AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(()) => {}
-            Err(Errno::PERM) if !self.is_root => {}
-            Err(e) => return Err(self.err("chown", rel, e)),
+        if !owned {
+            let (u, g) = (Some(Uid::from_raw(m.uid)), Some(Gid::from_raw(m.gid)));
+            match rfs::chownat(dir, name, u, g, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(()) => {}
+                Err(Errno::PERM) if !self.is_root => {}
+                Err(e) => return Err(self.err("chown", rel, e)),
+            }
         }
         if !m.xattrs.is_empty() {
             let mut p = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();

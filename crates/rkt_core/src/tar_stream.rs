@@ -90,8 +90,16 @@ enum State {
     Header,
     /// One all-zero block seen; a second one ends the archive.
     Zero,
-    Data { remaining: u64, pad: u64, deliver: bool },
-    Ext { flag: u8, remaining: u64, pad: u64 },
+    Data {
+        remaining: u64,
+        pad: u64,
+        deliver: bool,
+    },
+    Ext {
+        flag: u8,
+        remaining: u64,
+        pad: u64,
+    },
     End,
 }
 
@@ -153,7 +161,11 @@ impl TarParser {
                         self.on_block(sink)?;
                     }
                 }
-                State::Data { remaining, pad, deliver } => {
+                State::Data {
+                    remaining,
+                    pad,
+                    deliver,
+                } => {
                     if remaining > 0 {
                         let n = remaining.min(buf.len() as u64) as usize;
                         if deliver {
@@ -162,7 +174,11 @@ impl TarParser {
                         buf = &buf[n..];
                         self.offset += n as u64;
                         let remaining = remaining - n as u64;
-                        self.state = State::Data { remaining, pad, deliver };
+                        self.state = State::Data {
+                            remaining,
+                            pad,
+                            deliver,
+                        };
                         if remaining == 0 {
                             sink.end_entry()?;
                             if pad == 0 {
@@ -176,18 +192,30 @@ impl TarParser {
                         self.state = if pad == n {
                             State::Header
                         } else {
-                            State::Data { remaining: 0, pad: pad - n, deliver }
+                            State::Data {
+                                remaining: 0,
+                                pad: pad - n,
+                                deliver,
+                            }
                         };
                     }
                 }
-                State::Ext { flag, remaining, pad } => {
+                State::Ext {
+                    flag,
+                    remaining,
+                    pad,
+                } => {
                     if remaining > 0 {
                         let n = remaining.min(buf.len() as u64) as usize;
                         self.ext.extend_from_slice(&buf[..n]);
                         buf = &buf[n..];
                         self.offset += n as u64;
                         let remaining = remaining - n as u64;
-                        self.state = State::Ext { flag, remaining, pad };
+                        self.state = State::Ext {
+                            flag,
+                            remaining,
+                            pad,
+                        };
                         if remaining == 0 {
                             self.finish_ext(flag)?;
                             if pad == 0 {
@@ -201,7 +229,11 @@ impl TarParser {
                         self.state = if pad == n {
                             State::Header
                         } else {
-                            State::Ext { flag, remaining: 0, pad: pad - n }
+                            State::Ext {
+                                flag,
+                                remaining: 0,
+                                pad: pad - n,
+                            }
                         };
                     }
                 }
@@ -273,7 +305,8 @@ impl TarParser {
             return Err(self.bad_header("data after an end-of-archive block"));
         }
         let h = &self.blk;
-        let stored = parse_octal(&h[148..156]).ok_or_else(|| self.bad_header("bad checksum field"))?;
+        let stored =
+            parse_octal(&h[148..156]).ok_or_else(|| self.bad_header("bad checksum field"))?;
         let (unsigned, signed) = checksums(h);
         if stored != unsigned && stored != signed {
             return Err(self.bad_header("checksum mismatch"));
@@ -290,7 +323,11 @@ impl TarParser {
                 return Err(self.bad_header(&format!("extended header too large ({size} bytes)")));
             }
             self.ext.clear();
-            self.state = State::Ext { flag, remaining: size, pad: padding(size) };
+            self.state = State::Ext {
+                flag,
+                remaining: size,
+                pad: padding(size),
+            };
             if size == 0 {
                 self.finish_ext(flag)?;
                 self.state = State::Header;
@@ -376,7 +413,11 @@ impl TarParser {
             sink.end_entry()?;
             self.state = State::Header;
         } else {
-            self.state = State::Data { remaining: size, pad: padding(size), deliver };
+            self.state = State::Data {
+                remaining: size,
+                pad: padding(size),
+                deliver,
+            };
         }
         Ok(())
     }
@@ -435,8 +476,16 @@ impl TarParser {
                     }
                 }
                 b"size" => e.size = parse_dec(&v).ok_or_else(|| bad(&k))?,
-                b"uid" => e.uid = parse_dec(&v).and_then(|x| u32::try_from(x).ok()).ok_or_else(|| bad(&k))?,
-                b"gid" => e.gid = parse_dec(&v).and_then(|x| u32::try_from(x).ok()).ok_or_else(|| bad(&k))?,
+                b"uid" => {
+                    e.uid = parse_dec(&v)
+                        .and_then(|x| u32::try_from(x).ok())
+                        .ok_or_else(|| bad(&k))?
+                }
+                b"gid" => {
+                    e.gid = parse_dec(&v)
+                        .and_then(|x| u32::try_from(x).ok())
+                        .ok_or_else(|| bad(&k))?
+                }
                 b"mtime" => {
                     let (s, ns) = parse_pax_time(&v).ok_or_else(|| bad(&k))?;
                     e.mtime = s;

@@ -75,7 +75,11 @@ impl Walker {
                 continue;
             }
             let path = dir.join(&n);
-            let child = if rel.is_empty() { name.into_owned() } else { format!("{rel}/{name}") };
+            let child = if rel.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
             self.entry(&path, &child)?;
         }
         Ok(())
@@ -121,7 +125,11 @@ impl Walker {
         } else {
             (0, 0)
         };
-        let name = if kind == Kind::Dir { format!("{rel}/") } else { rel.to_string() };
+        let name = if kind == Kind::Dir {
+            format!("{rel}/")
+        } else {
+            rel.to_string()
+        };
         let hdr = Header {
             name: &name,
             mode: md.mode() & 0o7777,
@@ -139,7 +147,8 @@ impl Walker {
                 .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), hex::encode(v)))
                 .collect(),
         };
-        let json = serde_json::to_vec(&hdr).map_err(|e| CoreError::Io(format!("encode header: {e}")))?;
+        let json =
+            serde_json::to_vec(&hdr).map_err(|e| CoreError::Io(format!("encode header: {e}")))?;
         self.hasher.update(&json);
         match kind {
             Kind::Regular => self.hash_file(path)?,
@@ -174,7 +183,10 @@ pub(crate) struct XattrReader {
 
 impl XattrReader {
     pub(crate) fn new() -> Self {
-        XattrReader { list: vec![0u8; 64 << 10], val: vec![0u8; 64 << 10] }
+        XattrReader {
+            list: vec![0u8; 64 << 10],
+            val: vec![0u8; 64 << 10],
+        }
     }
 
     /// All xattrs of `path` (not following a final symlink), sorted by name.
@@ -183,7 +195,12 @@ impl XattrReader {
         let n = match rustix::fs::llistxattr(path, &mut self.list[..]) {
             Ok(n) => n,
             Err(Errno::NOTSUP) => return Ok(Vec::new()),
-            Err(e) => return Err(CoreError::errno(format!("list xattrs of {}", path.display()), e)),
+            Err(e) => {
+                return Err(CoreError::errno(
+                    format!("list xattrs of {}", path.display()),
+                    e,
+                ))
+            }
         };
         let mut out = Vec::new();
         for name in self.list[..n].split(|&c| c == 0).filter(|s| !s.is_empty()) {
@@ -192,7 +209,10 @@ impl XattrReader {
                 // Removed between list and get: it is simply not there.
                 Err(Errno::NODATA) => {}
                 Err(e) => {
-                    return Err(CoreError::errno(format!("read xattr of {}", path.display()), e))
+                    return Err(CoreError::errno(
+                        format!("read xattr of {}", path.display()),
+                        e,
+                    ))
                 }
             }
         }

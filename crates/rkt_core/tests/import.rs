@@ -32,13 +32,19 @@ fn decompressed(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     match detect(data) {
         FileType::Gzip => {
-            flate2::read::MultiGzDecoder::new(data).read_to_end(&mut out).unwrap();
+            flate2::read::MultiGzDecoder::new(data)
+                .read_to_end(&mut out)
+                .unwrap();
         }
         FileType::Bzip2 => {
-            bzip2::read::MultiBzDecoder::new(data).read_to_end(&mut out).unwrap();
+            bzip2::read::MultiBzDecoder::new(data)
+                .read_to_end(&mut out)
+                .unwrap();
         }
         FileType::Xz => {
-            liblzma::read::XzDecoder::new_multi_decoder(data).read_to_end(&mut out).unwrap();
+            liblzma::read::XzDecoder::new_multi_decoder(data)
+                .read_to_end(&mut out)
+                .unwrap();
         }
         _ => out = data.to_vec(),
     }
@@ -49,7 +55,8 @@ fn sample() -> Vec<u8> {
     let mut t = Tar::aci();
     t.dir("rootfs/etc").file("rootfs/etc/hostname", b"box\n");
     t.file("rootfs/big", &vec![7u8; 300_000]);
-    t.symlink("rootfs/link", "/etc/hostname").hardlink("rootfs/hard", "rootfs/etc/hostname");
+    t.symlink("rootfs/link", "/etc/hostname")
+        .hardlink("rootfs/hard", "rootfs/etc/hostname");
     t.bytes()
 }
 
@@ -101,8 +108,17 @@ fn temp_file_is_named_for_recognition_and_commit_moves_it() {
     let d = tempfile::tempdir().unwrap();
     let src = write(d.path(), "a.aci", &gzip(&sample()));
     let a = import_aci(&src, d.path(), None).unwrap();
-    let name = a.tmp_path.file_name().unwrap().to_str().unwrap().to_string();
-    assert!(name.starts_with(&format!("import-{}-", std::process::id())), "{name}");
+    let name = a
+        .tmp_path
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        name.starts_with(&format!("import-{}-", std::process::id())),
+        "{name}"
+    );
     let dest = d.path().join("blob/sha512/aa").join(&a.key);
     commit_blob(&a.tmp_path, &dest).unwrap();
     assert!(!a.tmp_path.exists());
@@ -133,7 +149,11 @@ fn empty_text_and_unknown_files() {
     assert!(m.contains("unknown image filetype"), "{m}");
     let (c, m) = code(import(&[0x00, 0x01, 0x02, 0xff, 0x10]));
     assert_eq!((c, m.as_str()), ("EIMAGE_FORMAT", "unknown image filetype"));
-    let (c, _) = code(import_aci(Path::new("/nonexistent/x.aci"), Path::new("/tmp"), None));
+    let (c, _) = code(import_aci(
+        Path::new("/nonexistent/x.aci"),
+        Path::new("/tmp"),
+        None,
+    ));
     assert_eq!(c, "ENOTFOUND");
 }
 
@@ -154,7 +174,11 @@ fn truncated_gzip() {
     let gz = gzip(&sample());
     for cut in [gz.len() / 2, gz.len() - 4] {
         let (c, m) = code(import(&gz[..cut]));
-        assert_eq!((c, m.as_str()), ("EIMAGE_FORMAT", "truncated gzip stream"), "cut at {cut}");
+        assert_eq!(
+            (c, m.as_str()),
+            ("EIMAGE_FORMAT", "truncated gzip stream"),
+            "cut at {cut}"
+        );
     }
 }
 
@@ -176,7 +200,13 @@ fn truncated_tar() {
     // Cut inside rootfs/big's data.
     let cut = full.len() - 1024 - 512 * 10;
     let (c, m) = code(import(&full[..cut]));
-    assert_eq!((c, m.as_str()), ("EIMAGE_FORMAT", "truncated tar archive in entry \"rootfs/big\""));
+    assert_eq!(
+        (c, m.as_str()),
+        (
+            "EIMAGE_FORMAT",
+            "truncated tar archive in entry \"rootfs/big\""
+        )
+    );
     // Cut inside a header.
     let (c, m) = code(import(&full[..512 + 512 + 100]));
     assert_eq!(c, "EIMAGE_FORMAT");
@@ -222,20 +252,33 @@ fn layout_errors() {
     let mut t = Tar::new();
     t.file("manifest", &manifest("x"));
     let (c, m) = code(import(&t.bytes()));
-    assert_eq!((c, m.as_str()), ("EIMAGE_FORMAT", "no rootfs found in layout"));
+    assert_eq!(
+        (c, m.as_str()),
+        ("EIMAGE_FORMAT", "no rootfs found in layout")
+    );
 
     let mut t = Tar::aci();
     t.file("rootfs/a", b"1").file("./rootfs/a", b"2");
     let (c, m) = code(import(&t.bytes()));
-    assert_eq!((c, m.as_str()), ("EIMAGE_FORMAT", "duplicate file entry in archive: \"rootfs/a\""));
+    assert_eq!(
+        (c, m.as_str()),
+        (
+            "EIMAGE_FORMAT",
+            "duplicate file entry in archive: \"rootfs/a\""
+        )
+    );
 
     let mut t = Tar::aci();
     t.file("foo", b"1");
     let (c, m) = code(import(&t.bytes()));
-    assert_eq!((c, m.as_str()), ("EIMAGE_FORMAT", "unrecognized file path in layout: \"foo\""));
+    assert_eq!(
+        (c, m.as_str()),
+        ("EIMAGE_FORMAT", "unrecognized file path in layout: \"foo\"")
+    );
 
     let mut t = Tar::new();
-    t.file("manifest", &manifest("x")).file("rootfs", b"not a dir");
+    t.file("manifest", &manifest("x"))
+        .file("rootfs", b"not a dir");
     let (c, m) = code(import(&t.bytes()));
     assert_eq!(c, "EIMAGE_FORMAT");
     assert!(m.contains("rootfs is not a directory"), "{m}");
@@ -255,7 +298,10 @@ fn layout_errors() {
 #[test]
 fn dot_slash_names_and_root_entry_are_fine() {
     let mut t = Tar::new();
-    t.dir("./").file("./manifest", &manifest("x")).dir("./rootfs/").file("./rootfs/a", b"a");
+    t.dir("./")
+        .file("./manifest", &manifest("x"))
+        .dir("./rootfs/")
+        .file("./rootfs/a", b"a");
     let a = import(&t.bytes()).unwrap();
     assert_eq!(a.manifest, manifest("x"));
 }
@@ -280,12 +326,14 @@ fn unsafe_names_are_rejected() {
         }),
         ("hardlink dotdot", {
             let mut t = Tar::aci();
-            t.file("rootfs/a", b"a").hardlink("rootfs/h", "rootfs/../../etc/shadow");
+            t.file("rootfs/a", b"a")
+                .hardlink("rootfs/h", "rootfs/../../etc/shadow");
             t
         }),
         ("hardlink to later entry", {
             let mut t = Tar::aci();
-            t.hardlink("rootfs/h", "rootfs/later").file("rootfs/later", b"x");
+            t.hardlink("rootfs/h", "rootfs/later")
+                .file("rootfs/later", b"x");
             t
         }),
         ("hardlink outside rootfs", {
@@ -295,17 +343,21 @@ fn unsafe_names_are_rejected() {
         }),
         ("through symlink", {
             let mut t = Tar::aci();
-            t.symlink("rootfs/a", "/etc").file("rootfs/a/passwd", b"pwned");
+            t.symlink("rootfs/a", "/etc")
+                .file("rootfs/a/passwd", b"pwned");
             t
         }),
         ("through relative symlink", {
             let mut t = Tar::aci();
-            t.symlink("rootfs/up", "../../..").file("rootfs/up/escaped", b"x");
+            t.symlink("rootfs/up", "../../..")
+                .file("rootfs/up/escaped", b"x");
             t
         }),
         ("through hardlinked symlink", {
             let mut t = Tar::aci();
-            t.symlink("rootfs/s", "/etc").hardlink("rootfs/h", "rootfs/s").file("rootfs/h/passwd", b"x");
+            t.symlink("rootfs/s", "/etc")
+                .hardlink("rootfs/h", "rootfs/s")
+                .file("rootfs/h/passwd", b"x");
             t
         }),
         ("dir through symlink", {
@@ -328,7 +380,8 @@ fn unsafe_names_are_rejected() {
 #[test]
 fn unsafe_entries_are_rejected_through_gzip_too() {
     let mut t = Tar::aci();
-    t.symlink("rootfs/a", "/etc").file("rootfs/a/passwd", b"pwned");
+    t.symlink("rootfs/a", "/etc")
+        .file("rootfs/a/passwd", b"pwned");
     let (c, _) = code(import(&gzip(&t.bytes())));
     assert_eq!(c, "EUNSAFE_PATH");
 }
@@ -341,15 +394,34 @@ fn long_names_gnu_pax_and_ustar_prefix() {
     let pax_name = format!("{deep}-pax");
     t.pax(
         &[("path", pax_name.as_bytes()), ("SCHILY.xattr.user.k", b"v")],
-        &H { name: b"short", size: 3, ..H::default() },
+        &H {
+            name: b"short",
+            size: 3,
+            ..H::default()
+        },
         b"pax",
     );
     let prefix = format!("rootfs/{}", "p".repeat(120));
-    t.raw(&H { name: b"ustar-name", prefix: prefix.as_bytes(), size: 5, ..H::default() }, b"ustar");
+    t.raw(
+        &H {
+            name: b"ustar-name",
+            prefix: prefix.as_bytes(),
+            size: 5,
+            ..H::default()
+        },
+        b"ustar",
+    );
     // A duplicate that only shows once names are resolved.
     let ok = import(&t.bytes()).unwrap();
     assert_eq!(ok.manifest, manifest("example.com/test"));
-    t.pax(&[("path", pax_name.as_bytes())], &H { name: b"other", ..H::default() }, b"");
+    t.pax(
+        &[("path", pax_name.as_bytes())],
+        &H {
+            name: b"other",
+            ..H::default()
+        },
+        b"",
+    );
     let (c, m) = code(import(&t.bytes()));
     assert_eq!(c, "EIMAGE_FORMAT");
     assert!(m.contains("duplicate") && m.contains("-pax"), "{m}");
@@ -358,7 +430,14 @@ fn long_names_gnu_pax_and_ustar_prefix() {
 #[test]
 fn unsupported_entry_types_are_format_errors() {
     let mut t = Tar::aci();
-    t.raw(&H { name: b"rootfs/s", flag: b'S', ..H::default() }, b"");
+    t.raw(
+        &H {
+            name: b"rootfs/s",
+            flag: b'S',
+            ..H::default()
+        },
+        b"",
+    );
     let (c, _) = code(import(&t.bytes()));
     assert_eq!(c, "EIMAGE_FORMAT");
 }
@@ -378,7 +457,9 @@ fn large_streaming_import_keeps_data_exact() {
     // Several chunks, with entries straddling chunk boundaries.
     let mut t = Tar::aci();
     for i in 0..40 {
-        let data: Vec<u8> = (0..(97_000 + i * 7919)).map(|x| (x * 31 + i) as u8).collect();
+        let data: Vec<u8> = (0..(97_000 + i * 7919))
+            .map(|x| (x * 31 + i) as u8)
+            .collect();
         t.file(&format!("rootfs/f{i}"), &data);
     }
     let tar = t.bytes();

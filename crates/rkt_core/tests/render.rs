@@ -24,19 +24,35 @@ fn single_image_render() {
     let d = tempfile::tempdir().unwrap();
     let mut t = Tar::aci();
     t.dir("rootfs/etc").file("rootfs/etc/hostname", b"box\n");
-    t.symlink("rootfs/etc/link", "/etc/hostname").hardlink("rootfs/hard", "rootfs/etc/hostname");
+    t.symlink("rootfs/etc/link", "/etc/hostname")
+        .hardlink("rootfs/hard", "rootfs/etc/hostname");
     t.node("rootfs/fifo", b'6', (0, 0));
     let img = blob(d.path(), "a", &t.bytes(), 0, &[]);
     let dest = d.path().join("tree");
     let stats = render_tree(&[img], &dest).unwrap();
-    assert_eq!(stats, RenderStats { files: 7, bytes: 4 + manifest("example.com/test").len() as u64 });
-    assert_eq!(fs::read(dest.join("manifest")).unwrap(), manifest("example.com/test"));
+    assert_eq!(
+        stats,
+        RenderStats {
+            files: 7,
+            bytes: 4 + manifest("example.com/test").len() as u64
+        }
+    );
+    assert_eq!(
+        fs::read(dest.join("manifest")).unwrap(),
+        manifest("example.com/test")
+    );
     assert_eq!(read(&dest.join("rootfs/etc/hostname")), "box\n");
-    assert_eq!(fs::read_link(dest.join("rootfs/etc/link")).unwrap(), Path::new("/etc/hostname"));
+    assert_eq!(
+        fs::read_link(dest.join("rootfs/etc/link")).unwrap(),
+        Path::new("/etc/hostname")
+    );
     let a = fs::metadata(dest.join("rootfs/hard")).unwrap();
     let b = fs::metadata(dest.join("rootfs/etc/hostname")).unwrap();
     assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()));
-    assert!(fs::symlink_metadata(dest.join("rootfs/fifo")).unwrap().file_type().is_fifo());
+    assert!(fs::symlink_metadata(dest.join("rootfs/fifo"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
 }
 
 /// appc's example: A -> [B, C], C -> [D], list A(0), C(1), D(2), B(1);
@@ -45,9 +61,34 @@ fn single_image_render() {
 fn dependency_order_earlier_image_wins() {
     let d = tempfile::tempdir().unwrap();
     let a = image("a", &[("rootfs/all", "A"), ("rootfs/a_only", "A")]);
-    let c = image("c", &[("rootfs/all", "C"), ("rootfs/cd", "C"), ("rootfs/cb", "C"), ("rootfs/cdb", "C")]);
-    let dd = image("d", &[("rootfs/all", "D"), ("rootfs/cd", "D"), ("rootfs/db", "D"), ("rootfs/cdb", "D")]);
-    let b = image("b", &[("rootfs/all", "B"), ("rootfs/cb", "B"), ("rootfs/db", "B"), ("rootfs/cdb", "B"), ("rootfs/b_only", "B")]);
+    let c = image(
+        "c",
+        &[
+            ("rootfs/all", "C"),
+            ("rootfs/cd", "C"),
+            ("rootfs/cb", "C"),
+            ("rootfs/cdb", "C"),
+        ],
+    );
+    let dd = image(
+        "d",
+        &[
+            ("rootfs/all", "D"),
+            ("rootfs/cd", "D"),
+            ("rootfs/db", "D"),
+            ("rootfs/cdb", "D"),
+        ],
+    );
+    let b = image(
+        "b",
+        &[
+            ("rootfs/all", "B"),
+            ("rootfs/cb", "B"),
+            ("rootfs/db", "B"),
+            ("rootfs/cdb", "B"),
+            ("rootfs/b_only", "B"),
+        ],
+    );
     let list = [
         blob(d.path(), "A", &a, 0, &[]),
         blob(d.path(), "C", &c, 1, &[]),
@@ -75,17 +116,33 @@ fn path_whitelists() {
     // C (level 1) has a whitelist: it filters C's own files (not dirs) and
     // everything below C (dirs included).
     let mut c = Tar::new();
-    c.file("manifest", &manifest("c")).dir("rootfs").dir("rootfs/cdir");
+    c.file("manifest", &manifest("c"))
+        .dir("rootfs")
+        .dir("rootfs/cdir");
     c.file("rootfs/c_in", b"C").file("rootfs/c_out", b"C");
     let mut dd = Tar::new();
-    dd.file("manifest", &manifest("d")).dir("rootfs").dir("rootfs/ddir").dir("rootfs/bin");
-    dd.file("rootfs/bin/d_in", b"D").file("rootfs/d_out", b"D").file("rootfs/drop", b"D");
+    dd.file("manifest", &manifest("d"))
+        .dir("rootfs")
+        .dir("rootfs/ddir")
+        .dir("rootfs/bin");
+    dd.file("rootfs/bin/d_in", b"D")
+        .file("rootfs/d_out", b"D")
+        .file("rootfs/drop", b"D");
     // B is C's sibling: C's whitelist does not apply to it.
     let mut b = Tar::new();
-    b.file("manifest", &manifest("b")).dir("rootfs").file("rootfs/b_file", b"B").file("rootfs/drop", b"B");
+    b.file("manifest", &manifest("b"))
+        .dir("rootfs")
+        .file("rootfs/b_file", b"B")
+        .file("rootfs/drop", b"B");
     let list = [
         blob(d.path(), "A", &a, 0, &[]),
-        blob(d.path(), "C", &c.bytes(), 1, &["/c_in", "/bin", "/bin/d_in"]),
+        blob(
+            d.path(),
+            "C",
+            &c.bytes(),
+            1,
+            &["/c_in", "/bin", "/bin/d_in"],
+        ),
         blob(d.path(), "D", &dd.bytes(), 2, &[]),
         blob(d.path(), "B", &b.bytes(), 1, &[]),
     ];
@@ -95,11 +152,21 @@ fn path_whitelists() {
     assert_eq!(read(&root.join("a_file")), "A");
     assert_eq!(read(&root.join("c_in")), "C");
     assert!(!root.join("c_out").exists(), "not in C's whitelist");
-    assert!(root.join("cdir").is_dir(), "an image's own whitelist does not filter its dirs");
+    assert!(
+        root.join("cdir").is_dir(),
+        "an image's own whitelist does not filter its dirs"
+    );
     assert_eq!(read(&root.join("bin/d_in")), "D");
-    assert!(!root.join("ddir").exists(), "dirs are filtered by the upper whitelist");
+    assert!(
+        !root.join("ddir").exists(),
+        "dirs are filtered by the upper whitelist"
+    );
     assert!(!root.join("d_out").exists());
-    assert_eq!(read(&root.join("b_file")), "B", "a sibling's whitelist does not apply");
+    assert_eq!(
+        read(&root.join("b_file")),
+        "B",
+        "a sibling's whitelist does not apply"
+    );
     // D's "drop" is filtered by C's list, so B provides it.
     assert_eq!(read(&root.join("drop")), "B");
 }
@@ -129,14 +196,25 @@ fn upper_whitelist_without_own_list_and_deeper_chain() {
 fn entries_under_a_non_directory_from_an_earlier_image_are_skipped() {
     let d = tempfile::tempdir().unwrap();
     let mut a = Tar::aci();
-    a.symlink("rootfs/lib", "lib64").dir("rootfs/lib64").file("rootfs/f", b"A");
+    a.symlink("rootfs/lib", "lib64")
+        .dir("rootfs/lib64")
+        .file("rootfs/f", b"A");
     let mut b = Tar::aci();
-    b.dir("rootfs/lib").file("rootfs/lib/libc.so", b"B").dir("rootfs/f").file("rootfs/f/x", b"B");
-    let list = [blob(d.path(), "A", &a.bytes(), 0, &[]), blob(d.path(), "B", &b.bytes(), 1, &[])];
+    b.dir("rootfs/lib")
+        .file("rootfs/lib/libc.so", b"B")
+        .dir("rootfs/f")
+        .file("rootfs/f/x", b"B");
+    let list = [
+        blob(d.path(), "A", &a.bytes(), 0, &[]),
+        blob(d.path(), "B", &b.bytes(), 1, &[]),
+    ];
     let dest = d.path().join("t");
     render_tree(&list, &dest).unwrap();
     let root = dest.join("rootfs");
-    assert!(fs::symlink_metadata(root.join("lib")).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(root.join("lib"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert!(!root.join("lib64/libc.so").exists());
     assert_eq!(read(&root.join("f")), "A");
 }
@@ -148,7 +226,10 @@ fn directory_from_lower_image_gets_upper_mode() {
     a.dir_mode("rootfs/a", 0o700);
     let mut b = Tar::aci();
     b.dir_mode("rootfs/a", 0o755).file("rootfs/a/file", b"B");
-    let list = [blob(d.path(), "A", &a.bytes(), 0, &[]), blob(d.path(), "B", &b.bytes(), 1, &[])];
+    let list = [
+        blob(d.path(), "A", &a.bytes(), 0, &[]),
+        blob(d.path(), "B", &b.bytes(), 1, &[]),
+    ];
     let dest = d.path().join("t");
     render_tree(&list, &dest).unwrap();
     assert_eq!(mode_of(&dest.join("rootfs/a")), 0o700);
@@ -165,12 +246,18 @@ fn tampered_blob_is_a_hash_mismatch() {
     let pos = bytes.windows(8).position(|w| w == b"original").unwrap();
     bytes[pos] = b'O';
     fs::write(&img.blob_path, &bytes).unwrap();
-    let (c, m) = code(render_tree(std::slice::from_ref(&img), &d.path().join("t1")));
+    let (c, m) = code(render_tree(
+        std::slice::from_ref(&img),
+        &d.path().join("t1"),
+    ));
     assert_eq!(c, "EHASH_MISMATCH", "{m}");
     // A tampered header (parse error) still reports the mismatch.
     bytes[1024 + 5] ^= 1;
     fs::write(&img.blob_path, &bytes).unwrap();
-    let (c, _) = code(render_tree(std::slice::from_ref(&img), &d.path().join("t2")));
+    let (c, _) = code(render_tree(
+        std::slice::from_ref(&img),
+        &d.path().join("t2"),
+    ));
     assert_eq!(c, "EHASH_MISMATCH");
     // A malformed key is refused.
     img.key = "sha512-abc".into();
@@ -200,27 +287,104 @@ fn render_never_writes_outside_the_root() {
     let out_s = outside.to_str().unwrap().to_string();
     let depth = "../".repeat(12);
     let cases: Vec<(&str, Tar, bool)> = vec![
-        ("dotdot", { let mut t = Tar::aci(); t.file(&format!("rootfs/{depth}{}/x", &out_s[1..]), b"x"); t }, true),
-        ("absolute", { let mut t = Tar::aci(); t.file(&format!("{out_s}/x"), b"x"); t }, true),
-        ("symlink abs then through", { let mut t = Tar::aci(); t.symlink("rootfs/a", &out_s).file("rootfs/a/x", b"x"); t }, true),
-        ("symlink rel then through", { let mut t = Tar::aci(); t.symlink("rootfs/up", &format!("{depth}{}", &out_s[1..])).file("rootfs/up/x", b"x"); t }, true),
-        ("symlink then dir through", { let mut t = Tar::aci(); t.symlink("rootfs/a", &out_s).dir("rootfs/a/x"); t }, true),
-        ("hardlink abs", { let mut t = Tar::aci(); t.hardlink("rootfs/h", &format!("{out_s}/secret")); t }, true),
-        ("hardlink dotdot", { let mut t = Tar::aci(); t.hardlink("rootfs/h", &format!("rootfs/{depth}{}/secret", &out_s[1..])); t }, true),
-        ("hardlink through symlink", { let mut t = Tar::aci(); t.symlink("rootfs/s", &out_s).hardlink("rootfs/h", "rootfs/s/secret"); t }, true),
+        (
+            "dotdot",
+            {
+                let mut t = Tar::aci();
+                t.file(&format!("rootfs/{depth}{}/x", &out_s[1..]), b"x");
+                t
+            },
+            true,
+        ),
+        (
+            "absolute",
+            {
+                let mut t = Tar::aci();
+                t.file(&format!("{out_s}/x"), b"x");
+                t
+            },
+            true,
+        ),
+        (
+            "symlink abs then through",
+            {
+                let mut t = Tar::aci();
+                t.symlink("rootfs/a", &out_s).file("rootfs/a/x", b"x");
+                t
+            },
+            true,
+        ),
+        (
+            "symlink rel then through",
+            {
+                let mut t = Tar::aci();
+                t.symlink("rootfs/up", &format!("{depth}{}", &out_s[1..]))
+                    .file("rootfs/up/x", b"x");
+                t
+            },
+            true,
+        ),
+        (
+            "symlink then dir through",
+            {
+                let mut t = Tar::aci();
+                t.symlink("rootfs/a", &out_s).dir("rootfs/a/x");
+                t
+            },
+            true,
+        ),
+        (
+            "hardlink abs",
+            {
+                let mut t = Tar::aci();
+                t.hardlink("rootfs/h", &format!("{out_s}/secret"));
+                t
+            },
+            true,
+        ),
+        (
+            "hardlink dotdot",
+            {
+                let mut t = Tar::aci();
+                t.hardlink("rootfs/h", &format!("rootfs/{depth}{}/secret", &out_s[1..]));
+                t
+            },
+            true,
+        ),
+        (
+            "hardlink through symlink",
+            {
+                let mut t = Tar::aci();
+                t.symlink("rootfs/s", &out_s)
+                    .hardlink("rootfs/h", "rootfs/s/secret");
+                t
+            },
+            true,
+        ),
     ];
     fs::write(outside.join("secret"), b"s").unwrap();
     for (what, t, _) in cases {
         let img = blob(d.path(), "img", &t.bytes(), 0, &[]);
         let dest = d.path().join(format!("t-{}", what.replace(' ', "_")));
-        let (c, m) = code(render_tree(&[img.clone()], &dest));
+        let (c, m) = code(render_tree(std::slice::from_ref(&img), &dest));
         assert_eq!(c, "EUNSAFE_PATH", "{what}: {m}");
         let dest2 = d.path().join(format!("x-{}", what.replace(' ', "_")));
         let (c, m) = code(extract_aci(&img.blob_path, &dest2, false));
         assert_eq!(c, "EUNSAFE_PATH", "extract {what}: {m}");
-        let names: Vec<_> = fs::read_dir(&outside).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("secret")], "{what} wrote outside");
-        assert_eq!(fs::metadata(outside.join("secret")).unwrap().nlink(), 1, "{what} linked the secret");
+        let names: Vec<_> = fs::read_dir(&outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("secret")],
+            "{what} wrote outside"
+        );
+        assert_eq!(
+            fs::metadata(outside.join("secret")).unwrap().nlink(),
+            1,
+            "{what} linked the secret"
+        );
     }
 }
 
@@ -230,10 +394,12 @@ fn rootfs_symlink_in_archive_is_not_followed() {
     let outside = d.path().join("outside");
     fs::create_dir(&outside).unwrap();
     let mut t = Tar::new();
-    t.file("manifest", &manifest("x")).symlink("rootfs", outside.to_str().unwrap()).file("rootfs/x", b"x");
+    t.file("manifest", &manifest("x"))
+        .symlink("rootfs", outside.to_str().unwrap())
+        .file("rootfs/x", b"x");
     let img = blob(d.path(), "img", &t.bytes(), 0, &[]);
     let dest = d.path().join("t");
-    render_tree(&[img.clone()], &dest).unwrap();
+    render_tree(std::slice::from_ref(&img), &dest).unwrap();
     assert!(dir_is_empty(&outside));
     assert!(fs::symlink_metadata(dest.join("rootfs")).unwrap().is_dir());
     assert_eq!(read(&dest.join("rootfs/x")), "x");
@@ -273,13 +439,19 @@ fn existing_symlink_in_destination_is_replaced_not_followed() {
 fn device_nodes_are_skipped() {
     let d = tempfile::tempdir().unwrap();
     let mut t = Tar::aci();
-    t.dir("rootfs/dev").node("rootfs/dev/null", b'3', (1, 3)).node("rootfs/dev/sda", b'4', (8, 0)).node("rootfs/dev/p", b'6', (0, 0));
+    t.dir("rootfs/dev")
+        .node("rootfs/dev/null", b'3', (1, 3))
+        .node("rootfs/dev/sda", b'4', (8, 0))
+        .node("rootfs/dev/p", b'6', (0, 0));
     let img = blob(d.path(), "img", &t.bytes(), 0, &[]);
     let dest = d.path().join("t");
     let stats = render_tree(&[img], &dest).unwrap();
     assert!(fs::symlink_metadata(dest.join("rootfs/dev/null")).is_err());
     assert!(fs::symlink_metadata(dest.join("rootfs/dev/sda")).is_err());
-    assert!(fs::symlink_metadata(dest.join("rootfs/dev/p")).unwrap().file_type().is_fifo());
+    assert!(fs::symlink_metadata(dest.join("rootfs/dev/p"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
     assert_eq!(stats.files, 4); // manifest, rootfs, dev, p
 }
 
@@ -289,25 +461,72 @@ fn ownership_and_special_mode_bits_are_exact() {
     let mut t = Tar::aci();
     t.file_owned("rootfs/suid", b"#!", 0o4755, 1000, 1001);
     t.file_owned("rootfs/sgid", b"#!", 0o2711, 0, 50);
-    t.raw(&H { name: b"rootfs/tmp", flag: b'5', mode: 0o1777, uid: 0, gid: 0, ..H::default() }, b"");
-    t.raw(&H { name: b"rootfs/gdir", flag: b'5', mode: 0o2770, uid: 7, gid: 8, ..H::default() }, b"");
+    t.raw(
+        &H {
+            name: b"rootfs/tmp",
+            flag: b'5',
+            mode: 0o1777,
+            uid: 0,
+            gid: 0,
+            ..H::default()
+        },
+        b"",
+    );
+    t.raw(
+        &H {
+            name: b"rootfs/gdir",
+            flag: b'5',
+            mode: 0o2770,
+            uid: 7,
+            gid: 8,
+            ..H::default()
+        },
+        b"",
+    );
     t.file_owned("rootfs/gdir/f", b"", 0o640, 9, 10);
     t.file_owned("rootfs/none", b"", 0o000, 0, 0);
-    t.raw(&H { name: b"rootfs/ln", flag: b'2', link: b"suid", uid: 42, gid: 43, ..H::default() }, b"");
+    t.raw(
+        &H {
+            name: b"rootfs/ln",
+            flag: b'2',
+            link: b"suid",
+            uid: 42,
+            gid: 43,
+            ..H::default()
+        },
+        b"",
+    );
     let img = blob(d.path(), "img", &t.bytes(), 0, &[]);
     let dest = d.path().join("t");
     render_tree(&[img], &dest).unwrap();
     let r = dest.join("rootfs");
     let m = |p: &str| fs::symlink_metadata(r.join(p)).unwrap();
-    assert_eq!((m("suid").mode() & 0o7777, m("suid").uid(), m("suid").gid()), (0o4755, 1000, 1001));
+    assert_eq!(
+        (m("suid").mode() & 0o7777, m("suid").uid(), m("suid").gid()),
+        (0o4755, 1000, 1001)
+    );
     assert_eq!((m("sgid").mode() & 0o7777, m("sgid").gid()), (0o2711, 50));
     assert_eq!(m("tmp").mode() & 0o7777, 0o1777);
-    assert_eq!((m("gdir").mode() & 0o7777, m("gdir").uid(), m("gdir").gid()), (0o2770, 7, 8));
-    assert_eq!((m("gdir/f").mode() & 0o7777, m("gdir/f").uid(), m("gdir/f").gid()), (0o640, 9, 10));
+    assert_eq!(
+        (m("gdir").mode() & 0o7777, m("gdir").uid(), m("gdir").gid()),
+        (0o2770, 7, 8)
+    );
+    assert_eq!(
+        (
+            m("gdir/f").mode() & 0o7777,
+            m("gdir/f").uid(),
+            m("gdir/f").gid()
+        ),
+        (0o640, 9, 10)
+    );
     assert_eq!(m("none").mode() & 0o7777, 0);
     assert_eq!((m("ln").uid(), m("ln").gid()), (42, 43));
     assert_eq!(m("suid").mtime(), MTIME as i64);
-    assert_eq!(m("gdir").mtime(), MTIME as i64, "dir mtime set after its children");
+    assert_eq!(
+        m("gdir").mtime(),
+        MTIME as i64,
+        "dir mtime set after its children"
+    );
     assert_eq!(m("ln").mtime(), MTIME as i64);
 }
 
@@ -316,8 +535,15 @@ fn pax_xattrs_and_mtime_are_applied() {
     let d = tempfile::tempdir().unwrap();
     let mut t = Tar::aci();
     t.pax(
-        &[("SCHILY.xattr.user.test", b"value"), ("mtime", b"1234567890.5")],
-        &H { name: b"rootfs/x", size: 1, ..H::default() },
+        &[
+            ("SCHILY.xattr.user.test", b"value"),
+            ("mtime", b"1234567890.5"),
+        ],
+        &H {
+            name: b"rootfs/x",
+            size: 1,
+            ..H::default()
+        },
         b"x",
     );
     let img = blob(d.path(), "img", &t.bytes(), 0, &[]);
@@ -337,11 +563,16 @@ fn pax_xattrs_and_mtime_are_applied() {
 fn extract_aci_full_and_rootfs_only() {
     let d = tempfile::tempdir().unwrap();
     let mut t = Tar::aci();
-    t.dir("rootfs/etc").file("rootfs/etc/os-release", b"ID=test\n").hardlink("rootfs/etc/h", "rootfs/etc/os-release");
+    t.dir("rootfs/etc")
+        .file("rootfs/etc/os-release", b"ID=test\n")
+        .hardlink("rootfs/etc/h", "rootfs/etc/os-release");
     let img = blob(d.path(), "img", &t.bytes(), 0, &[]);
     let full = d.path().join("full");
     extract_aci(&img.blob_path, &full, false).unwrap();
-    assert_eq!(fs::read(full.join("manifest")).unwrap(), manifest("example.com/test"));
+    assert_eq!(
+        fs::read(full.join("manifest")).unwrap(),
+        manifest("example.com/test")
+    );
     assert_eq!(read(&full.join("rootfs/etc/os-release")), "ID=test\n");
     let only = d.path().join("only");
     extract_aci(&img.blob_path, &only, true).unwrap();
@@ -349,7 +580,11 @@ fn extract_aci_full_and_rootfs_only() {
     assert!(!only.join("rootfs").exists());
     assert_eq!(read(&only.join("etc/os-release")), "ID=test\n");
     assert_eq!(fs::metadata(only.join("etc/h")).unwrap().nlink(), 2);
-    assert_eq!(mode_of(&only), 0o755, "rootfs entry's mode applies to the destination");
+    assert_eq!(
+        mode_of(&only),
+        0o755,
+        "rootfs entry's mode applies to the destination"
+    );
     // Extracting again over the same directory replaces files.
     extract_aci(&img.blob_path, &only, true).unwrap();
     assert_eq!(read(&only.join("etc/os-release")), "ID=test\n");
@@ -362,9 +597,20 @@ fn truncated_blob_fails_render() {
     t.file("rootfs/big", &vec![1u8; 5000]);
     let bytes = t.bytes();
     let cut = &bytes[..bytes.len() - 1024 - 2048];
-    let img = RenderImage { blob_path: write(d.path(), "b", cut), key: key_of(cut), level: 0, path_whitelist: vec![] };
+    let img = RenderImage {
+        blob_path: write(d.path(), "b", cut),
+        key: key_of(cut),
+        level: 0,
+        path_whitelist: vec![],
+    };
     let (c, m) = code(render_tree(&[img], &d.path().join("t")));
-    assert_eq!((c, m.as_str()), ("EIMAGE_FORMAT", "truncated tar archive in entry \"rootfs/big\""));
+    assert_eq!(
+        (c, m.as_str()),
+        (
+            "EIMAGE_FORMAT",
+            "truncated tar archive in entry \"rootfs/big\""
+        )
+    );
 }
 
 #[test]
@@ -374,7 +620,9 @@ fn many_files_across_chunks() {
     for i in 0..50 {
         t.dir(&format!("rootfs/d{i}"));
         for j in 0..20 {
-            let data: Vec<u8> = (0..(i * 997 + j * 101) % 70_000).map(|x| (x + i + j) as u8).collect();
+            let data: Vec<u8> = (0..(i * 997 + j * 101) % 70_000)
+                .map(|x| (x + i + j) as u8)
+                .collect();
             t.file(&format!("rootfs/d{i}/f{j}"), &data);
         }
     }
@@ -384,8 +632,13 @@ fn many_files_across_chunks() {
     render_tree(&[img], &dest).unwrap();
     for i in [0usize, 17, 49] {
         for j in [0usize, 19] {
-            let data: Vec<u8> = (0..(i * 997 + j * 101) % 70_000).map(|x| (x + i + j) as u8).collect();
-            assert_eq!(fs::read(dest.join(format!("rootfs/d{i}/f{j}"))).unwrap(), data);
+            let data: Vec<u8> = (0..(i * 997 + j * 101) % 70_000)
+                .map(|x| (x + i + j) as u8)
+                .collect();
+            assert_eq!(
+                fs::read(dest.join(format!("rootfs/d{i}/f{j}"))).unwrap(),
+                data
+            );
         }
     }
 }

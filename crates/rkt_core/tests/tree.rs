@@ -11,9 +11,11 @@ use rkt_core::{copy_tree, render_tree, tree_hash};
 
 fn rendered(dir: &Path) -> std::path::PathBuf {
     let mut t = Tar::aci();
-    t.dir("rootfs/etc").file("rootfs/etc/passwd", b"root:x:0:0::/root:/bin/sh\n");
+    t.dir("rootfs/etc")
+        .file("rootfs/etc/passwd", b"root:x:0:0::/root:/bin/sh\n");
     t.file_owned("rootfs/etc/shadow", b"root:*:1::::::\n", 0o640, 0, 42);
-    t.symlink("rootfs/etc/mtab", "/proc/mounts").hardlink("rootfs/etc/pw2", "rootfs/etc/passwd");
+    t.symlink("rootfs/etc/mtab", "/proc/mounts")
+        .hardlink("rootfs/etc/pw2", "rootfs/etc/passwd");
     t.file_owned("rootfs/bin", b"\x7fELF", 0o4755, 0, 0);
     t.node("rootfs/fifo", b'6', (0, 0));
     let img = blob(dir, "img", &t.bytes(), 0, &[]);
@@ -36,7 +38,10 @@ fn tree_hash_is_stable_and_ignores_store_files() {
     fs::write(t.join("manifest"), b"{}").unwrap();
     assert_eq!(tree_hash(&t).unwrap(), h1);
     // Times do not count either.
-    let f = fs::File::options().write(true).open(t.join("rootfs/etc/passwd")).unwrap();
+    let f = fs::File::options()
+        .write(true)
+        .open(t.join("rootfs/etc/passwd"))
+        .unwrap();
     f.set_modified(std::time::SystemTime::now()).unwrap();
     assert_eq!(tree_hash(&t).unwrap(), h1);
     // An identical render elsewhere hashes the same.
@@ -57,7 +62,11 @@ fn tree_hash_changes_with_content_mode_owner_name_and_deletion() {
     };
     fs::write(t.join("rootfs/etc/shadow"), b"root:!:1::::::\n").unwrap();
     check("content");
-    fs::set_permissions(t.join("rootfs/etc/shadow"), fs::Permissions::from_mode(0o600)).unwrap();
+    fs::set_permissions(
+        t.join("rootfs/etc/shadow"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     check("mode");
     std::os::unix::fs::lchown(t.join("rootfs/etc/shadow"), Some(5), None).unwrap();
     check("owner");
@@ -85,11 +94,20 @@ fn copy_tree_preserves_everything() {
     assert_eq!(b.mode() & 0o7777, 0o4755);
     assert_eq!((b.mtime(), b.mtime_nsec()), (a.mtime(), a.mtime_nsec()));
     assert_eq!(m(&dst.join("rootfs/etc/shadow")).gid(), 42);
-    assert_eq!(fs::read_link(dst.join("rootfs/etc/mtab")).unwrap(), Path::new("/proc/mounts"));
-    let (p1, p2) = (m(&dst.join("rootfs/etc/passwd")), m(&dst.join("rootfs/etc/pw2")));
+    assert_eq!(
+        fs::read_link(dst.join("rootfs/etc/mtab")).unwrap(),
+        Path::new("/proc/mounts")
+    );
+    let (p1, p2) = (
+        m(&dst.join("rootfs/etc/passwd")),
+        m(&dst.join("rootfs/etc/pw2")),
+    );
     assert_eq!(p1.ino(), p2.ino());
     assert_eq!(m(&dst.join("rootfs/etc")).mtime(), MTIME as i64);
-    assert_eq!(fs::read(dst.join("manifest")).unwrap(), fs::read(t.join("manifest")).unwrap());
+    assert_eq!(
+        fs::read(dst.join("manifest")).unwrap(),
+        fs::read(t.join("manifest")).unwrap()
+    );
 }
 
 #[test]
@@ -106,7 +124,9 @@ fn copy_tree_overwrites_and_never_follows_destination_symlinks() {
     fs::write(dst.join("manifest"), b"old").unwrap();
     copy_tree(&t, &dst).unwrap();
     assert!(dir_is_empty(&outside));
-    assert!(fs::symlink_metadata(dst.join("rootfs/etc")).unwrap().is_dir());
+    assert!(fs::symlink_metadata(dst.join("rootfs/etc"))
+        .unwrap()
+        .is_dir());
     assert_eq!(fs::read(dst.join("rootfs/bin")).unwrap(), b"\x7fELF");
     assert_ne!(fs::read(dst.join("manifest")).unwrap(), b"old");
     assert_eq!(tree_hash(&dst).unwrap(), tree_hash(&t).unwrap());

@@ -15,8 +15,10 @@ fn modes_ignore_the_umask() {
     let mut t = Tar::new();
     t.file("manifest", &manifest("x"));
     // No rootfs/usr entry: the implied parent must be 0755 too.
-    t.dir("rootfs").file_owned("rootfs/usr/bin/tool", b"x", 0o775, 0, 0);
-    t.dir_mode("rootfs/pub", 0o777).node("rootfs/pub/fifo", b'6', (0, 0));
+    t.dir("rootfs")
+        .file_owned("rootfs/usr/bin/tool", b"x", 0o775, 0, 0);
+    t.dir_mode("rootfs/pub", 0o777)
+        .node("rootfs/pub/fifo", b'6', (0, 0));
     let img = blob(d.path(), "img", &t.bytes(), 0, &[]);
     let dest = d.path().join("t");
     render_tree(&[img], &dest).unwrap();

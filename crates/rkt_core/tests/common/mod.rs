@@ -35,7 +35,18 @@ pub struct H<'a> {
 
 impl Default for H<'_> {
     fn default() -> Self {
-        H { name: b"", flag: b'0', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: MTIME, link: b"", prefix: b"", dev: (0, 0) }
+        H {
+            name: b"",
+            flag: b'0',
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            mtime: MTIME,
+            link: b"",
+            prefix: b"",
+            dev: (0, 0),
+        }
     }
 }
 
@@ -91,40 +102,121 @@ impl Tar {
     }
 
     pub fn file(&mut self, name: &str, data: &[u8]) -> &mut Self {
-        self.raw(&H { name: name.as_bytes(), size: data.len() as u64, ..H::default() }, data)
+        self.raw(
+            &H {
+                name: name.as_bytes(),
+                size: data.len() as u64,
+                ..H::default()
+            },
+            data,
+        )
     }
 
-    pub fn file_owned(&mut self, name: &str, data: &[u8], mode: u32, uid: u32, gid: u32) -> &mut Self {
-        self.raw(&H { name: name.as_bytes(), size: data.len() as u64, mode, uid, gid, ..H::default() }, data)
+    pub fn file_owned(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> &mut Self {
+        self.raw(
+            &H {
+                name: name.as_bytes(),
+                size: data.len() as u64,
+                mode,
+                uid,
+                gid,
+                ..H::default()
+            },
+            data,
+        )
     }
 
     pub fn dir(&mut self, name: &str) -> &mut Self {
-        self.raw(&H { name: name.as_bytes(), flag: b'5', mode: 0o755, ..H::default() }, b"")
+        self.raw(
+            &H {
+                name: name.as_bytes(),
+                flag: b'5',
+                mode: 0o755,
+                ..H::default()
+            },
+            b"",
+        )
     }
 
     pub fn dir_mode(&mut self, name: &str, mode: u32) -> &mut Self {
-        self.raw(&H { name: name.as_bytes(), flag: b'5', mode, ..H::default() }, b"")
+        self.raw(
+            &H {
+                name: name.as_bytes(),
+                flag: b'5',
+                mode,
+                ..H::default()
+            },
+            b"",
+        )
     }
 
     pub fn symlink(&mut self, name: &str, target: &str) -> &mut Self {
-        self.raw(&H { name: name.as_bytes(), flag: b'2', mode: 0o777, link: target.as_bytes(), ..H::default() }, b"")
+        self.raw(
+            &H {
+                name: name.as_bytes(),
+                flag: b'2',
+                mode: 0o777,
+                link: target.as_bytes(),
+                ..H::default()
+            },
+            b"",
+        )
     }
 
     pub fn hardlink(&mut self, name: &str, target: &str) -> &mut Self {
-        self.raw(&H { name: name.as_bytes(), flag: b'1', link: target.as_bytes(), ..H::default() }, b"")
+        self.raw(
+            &H {
+                name: name.as_bytes(),
+                flag: b'1',
+                link: target.as_bytes(),
+                ..H::default()
+            },
+            b"",
+        )
     }
 
     pub fn node(&mut self, name: &str, flag: u8, dev: (u32, u32)) -> &mut Self {
-        self.raw(&H { name: name.as_bytes(), flag, mode: 0o666, dev, ..H::default() }, b"")
+        self.raw(
+            &H {
+                name: name.as_bytes(),
+                flag,
+                mode: 0o666,
+                dev,
+                ..H::default()
+            },
+            b"",
+        )
     }
 
     /// A GNU long name ('L') followed by the real header.
     pub fn gnu_long(&mut self, name: &str, data: &[u8]) -> &mut Self {
         let mut n = name.as_bytes().to_vec();
         n.push(0);
-        self.raw(&H { name: b"././@LongLink", flag: b'L', size: n.len() as u64, ..H::default() }, &n);
+        self.raw(
+            &H {
+                name: b"././@LongLink",
+                flag: b'L',
+                size: n.len() as u64,
+                ..H::default()
+            },
+            &n,
+        );
         let short = &name.as_bytes()[..100];
-        self.raw(&H { name: short, size: data.len() as u64, ..H::default() }, data)
+        self.raw(
+            &H {
+                name: short,
+                size: data.len() as u64,
+                ..H::default()
+            },
+            data,
+        )
     }
 
     /// A PAX extended header ('x') followed by the real header.
@@ -140,7 +232,15 @@ impl Tar {
             body.extend_from_slice(v);
             body.push(b'\n');
         }
-        self.raw(&H { name: b"PaxHeaders/x", flag: b'x', size: body.len() as u64, ..H::default() }, &body);
+        self.raw(
+            &H {
+                name: b"PaxHeaders/x",
+                flag: b'x',
+                size: body.len() as u64,
+                ..H::default()
+            },
+            &body,
+        );
         self.raw(h, data)
     }
 
