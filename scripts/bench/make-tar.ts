@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   for (let d = 0; d < dirs; d++) await entry({ name: `rootfs/d${d}`, type: 'directory' });
   for (let i = 0; i < small; i++) {
     const size = 1024 + ((i * 7919) % 8192);
-    await entry({ name: `rootfs/d${i % dirs}/f${i}` }, fill(Buffer.alloc(size), i % 2 === 0));
+    // files grouped by directory, as tar(1) and image builders write them
+    await entry({ name: `rootfs/d${Math.floor((i * dirs) / small)}/f${i}` }, fill(Buffer.alloc(size), i % 2 === 0));
     written += size;
   }
   let n = 0;

@@ -72,6 +72,8 @@ struct OpenFile {
     meta: Meta,
     /// Created with the right owner already (no chown needed).
     owned: bool,
+    /// Created with its final mode already (no chmod needed).
+    mode_set: bool,
 }
 
 /// An open directory of the current parent path.
@@ -94,6 +96,22 @@ pub(crate) struct SafeWriter {
     is_root: bool,
     euid: u32,
     egid: u32,
+    /// The process umask, read once: a file whose mode the umask cannot change
+    /// is created with that mode, saving a chmod per file.
+    umask: u32,
+}
+
+/// The umask without changing it (umask(2) can only be read by setting it,
+/// which would race with other threads of the host process).
+fn current_umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o777) // unknown: never trust the create mode
 }
 
 fn top<'a>(root: &'a OwnedFd, stack: &'a [OpenDir]) -> BorrowedFd<'a> {
@@ -151,6 +169,7 @@ impl SafeWriter {
             is_root: rustix::process::geteuid().is_root(),
             euid: rustix::process::geteuid().as_raw(),
             egid: rustix::process::getegid().as_raw(),
+            umask: current_umask(),
         })
     }
 
@@ -198,14 +217,19 @@ impl SafeWriter {
         self.ensure_parent(parents, rel)?;
         match e.kind {
             Kind::Regular => {
-                let fd = self.create_file(name, rel)?;
                 let meta = Meta::of(e);
                 let owned = self.owned_as(&meta);
+                // Special bits must follow the chown (which clears them), and
+                // the umask must not be able to alter the mode.
+                let perm = meta.mode & 0o777;
+                let mode_set = owned && meta.mode & 0o7000 == 0 && perm & !self.umask == perm;
+                let fd = self.create_file(name, rel, if mode_set { perm } else { 0o600 })?;
                 self.cur = Some(OpenFile {
                     file: File::from(fd),
                     rel: rel.to_vec(),
                     meta,
                     owned,
+                    mode_set,
                 });
                 Ok(true)
             }
@@ -275,7 +299,7 @@ impl SafeWriter {
     pub(crate) fn finish_entry(&mut self) -> Result<()> {
         if let Some(f) = self.cur.take() {
             let fd: OwnedFd = f.file.into();
-            self.apply_fd(&fd, &f.meta, &f.rel, true, f.owned)?;
+            self.apply_fd_with(&fd, &f.meta, &f.rel, true, f.owned, !f.mode_set)?;
         }
         Ok(())
     }
@@ -407,9 +431,9 @@ impl SafeWriter {
         }
     }
 
-    fn create_file(&self, name: &[u8], rel: &[u8]) -> Result<OwnedFd> {
+    fn create_file(&self, name: &[u8], rel: &[u8], mode: u32) -> Result<OwnedFd> {
         let dir = top(&self.root, &self.stack);
-        let mode = Mode::from_raw_mode(0o600);
+        let mode = Mode::from_raw_mode(mode);
         match rfs::openat(dir, name, FILE_CREATE, mode) {
             Ok(fd) => Ok(fd),
             Err(Errno::EXIST) => {
@@ -561,6 +585,10 @@ impl SafeWriter {
     /// chown, then chmod (chown clears setuid/setgid), then xattrs (chown
     /// also drops security.capability), then times.
     fn apply_fd(&self, fd: &OwnedFd, m: &Meta, rel: &[u8], times: bool, owned: bool) -> Result<()> {
+        self.apply_fd_with(fd, m, rel, times, owned, true)
+    }
+
+    fn apply_fd_with(&self, fd: &OwnedFd, m: &Meta, rel: &[u8], times: bool, owned: bool, chmod: bool) -> Result<()> {
         if !owned {
             match rfs::fchown(fd, Some(Uid::from_raw(m.uid)), Some(Gid::from_raw(m.gid))) {
                 Ok(()) => {}
@@ -568,7 +596,9 @@ impl SafeWriter {
                 Err(e) => return Err(self.err("chown", rel, e)),
             }
         }
-        rfs::fchmod(fd, Mode::from_raw_mode(m.mode)).map_err(|e| self.err("chmod", rel, e))?;
+        if chmod {
+            rfs::fchmod(fd, Mode::from_raw_mode(m.mode)).map_err(|e| self.err("chmod", rel, e))?;
+        }
         for (k, v) in &m.xattrs {
             match rfs::fsetxattr(fd, k.as_slice(), v, XattrFlags::empty()) {
                 Ok(()) => {}
