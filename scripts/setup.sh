@@ -17,8 +17,10 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 if [ ! -d node_modules/clipanion ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` honours package-lock.json; `npm ci` refuses it here because npm leaves other
+  # platforms' optional packages of @napi-rs/cli out of the lock file.
+  echo "setup: npm install" >&2
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 bash scripts/build.sh
