@@ -36,6 +36,11 @@ interface Addon {
   tryFlock(fd: number, exclusive: boolean): boolean;
   funlock(fd: number): void;
   syncfs(path: string): Promise<void>;
+  mountOverlay(lower: string[], upper: string, work: string, target: string): void;
+  bindMount(src: string, target: string): void;
+  umount(target: string, lazy: boolean): void;
+  overlaySupported(dir: string): boolean;
+  execStage1(path: string, argv: string[], env: string[], cwd: string, keepFds: number[]): void;
   coreVersion(): string;
 }
 
@@ -100,5 +105,11 @@ export const native = {
   tryFlock: (fd: number, exclusive: boolean) => callSync((a) => a.tryFlock(fd, exclusive)),
   funlock: (fd: number) => callSync((a) => a.funlock(fd)),
   syncfs: (p: string) => call((a) => a.syncfs(p)),
+  mountOverlay: (lower: string[], upper: string, work: string, target: string) => callSync((a) => a.mountOverlay(lower, upper, work, target)),
+  bindMount: (src: string, target: string) => callSync((a) => a.bindMount(src, target)),
+  umount: (target: string, lazy: boolean) => callSync((a) => a.umount(target, lazy)),
+  overlaySupported: (dir: string) => callSync((a) => a.overlaySupported(dir)),
+  /** Never returns on success: this process becomes stage1. */
+  execStage1: (path: string, argv: string[], env: string[], cwd: string, keepFds: number[]) => callSync((a) => a.execStage1(path, argv, env, cwd, keepFds)),
   coreVersion: () => callSync((a) => a.coreVersion()),
 };

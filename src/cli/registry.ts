@@ -16,6 +16,12 @@ import { ImageRenderCommand } from './image/render';
 import { ImageCatManifestCommand } from './image/cat-manifest';
 import { ImageVerifyCommand } from './image/verify';
 import { ImageGcCommand } from './image/gc';
+import { PrepareCommand } from './prepare';
+import { RunCommand } from './run';
+import { RunPreparedCommand } from './run-prepared';
+import { StatusCommand } from './status';
+import { ListCommand } from './list';
+import { CatManifestCommand } from './cat-manifest';
 
 export const commands: CommandClass[] = [
   VersionCommand,
@@ -29,4 +35,10 @@ export const commands: CommandClass[] = [
   ImageCatManifestCommand,
   ImageVerifyCommand,
   ImageGcCommand,
+  PrepareCommand,
+  RunCommand,
+  RunPreparedCommand,
+  StatusCommand,
+  ListCommand,
+  CatManifestCommand,
 ];

@@ -179,3 +179,33 @@ pub fn core_version() -> String {
 pub fn syncfs(path: String) -> AsyncTask<Blocking<(), ()>> {
     blocking(move || rkt_core::sync::syncfs(path.as_ref()), id)
 }
+
+/// Mounts an overlay (lower dirs read-only, writes to upper) on `target`.
+#[napi]
+pub fn mount_overlay(lower: Vec<String>, upper: String, work: String, target: String) -> Result<()> {
+    let lower: Vec<&std::path::Path> = lower.iter().map(|s| std::path::Path::new(s.as_str())).collect();
+    rkt_core::mount::mount_overlay(&lower, upper.as_ref(), work.as_ref(), target.as_ref()).map_err(to_napi)
+}
+
+#[napi]
+pub fn bind_mount(src: String, target: String) -> Result<()> {
+    rkt_core::mount::bind(src.as_ref(), target.as_ref()).map_err(to_napi)
+}
+
+#[napi]
+pub fn umount(target: String, lazy: bool) -> Result<()> {
+    rkt_core::mount::umount(target.as_ref(), lazy).map_err(to_napi)
+}
+
+/// Tries a scratch overlay mount under `dir`.
+#[napi]
+pub fn overlay_supported(dir: String) -> bool {
+    rkt_core::mount::overlay_supported(dir.as_ref())
+}
+
+/// Replaces this process with stage1 (keeps stdio and `keepFds` open across exec). Returns only
+/// by throwing.
+#[napi]
+pub fn exec_stage1(path: String, argv: Vec<String>, env: Vec<String>, cwd: String, keep_fds: Vec<i32>) -> Result<()> {
+    rkt_core::handoff::exec_stage1(&path, &argv, &env, &cwd, &keep_fds).map_err(to_napi)
+}

@@ -1,0 +1,200 @@
+/**
+ * Real pods, as root: `rkt run`, `prepare`, `run-prepared`, `status`, `list`, `cat-manifest`, with
+ * the inspect binary inside the image reporting what the app sees.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { aciEntries, exampleRootfs, inspectBinaryPath, manifestFor, writeAci } from '../../scripts/fixtures/aci';
+import { RKT, RktContext } from './harness';
+
+const inspect = fs.readFileSync(inspectBinaryPath());
+
+function kv(out: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const l of out.split('\n')) {
+    const eq = l.indexOf('=');
+    if (eq > 0) m.set(l.slice(0, eq), l.slice(eq + 1));
+  }
+  return m;
+}
+
+describe('rkt run', () => {
+  const ctx = new RktContext('rkt-run-');
+  let image: string;
+  before(async () => {
+    const m = manifestFor('example.com/inspect', { version: '0.1.0', exec: ['/inspect', '--print-msg=default exec'] });
+    (m.app as { environment: unknown }).environment = [
+      { name: 'VAR_FROM_MANIFEST', value: 'manifest' },
+      { name: 'VAR_OVERRIDDEN', value: 'manifest' },
+    ];
+    image = ctx.path('inspect.aci');
+    await writeAci(image, aciEntries(m, exampleRootfs(inspect)));
+    ctx.ok(['fetch', '--insecure-options=image', image]);
+  });
+  after(() => ctx.cleanup());
+
+  const run = (args: string[]) => ctx.run(['--insecure-options=image', 'run', ...args]);
+
+  it('runs the image exec and exits 0', () => {
+    const r = run([image]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /default exec/);
+  });
+
+  it('propagates the app exit code', () => {
+    const r = run([image, '--exec=/inspect', '--', '--exit-code=5']);
+    assert.equal(r.code, 5, r.stderr);
+  });
+
+  it('isolates PID, UTS and IPC namespaces and sets the hostname', () => {
+    const uuidFile = ctx.path('uuid');
+    const r = run(['--uuid-file-save', uuidFile, image, '--exec=/inspect', '--', '--print-ns', '--print-hostname', '--print-pid']);
+    assert.equal(r.code, 0, r.stderr);
+    const facts = kv(r.stdout);
+    const uuid = fs.readFileSync(uuidFile, 'utf8');
+    assert.match(uuid, /^[0-9a-f-]{36}$/);
+    assert.equal(facts.get('hostname'), `rkt-${uuid}`);
+    for (const ns of ['pid', 'uts', 'ipc', 'mnt']) {
+      assert.notEqual(facts.get(`ns-${ns}`), fs.readlinkSync(`/proc/self/ns/${ns}`), `${ns} namespace differs from the host's`);
+    }
+    assert.notEqual(facts.get('pid'), '1', 'stage1 is PID 1, not the app');
+    const h = run(['--hostname=web-1', image, '--exec=/inspect', '--', '--print-hostname']);
+    assert.equal(kv(h.stdout).get('hostname'), 'web-1');
+  });
+
+  it('layers the environment: image < --set-env-file < --set-env < --environment', () => {
+    fs.writeFileSync(ctx.path('env'), '# comment\nVAR_FILE=file\n; other comment\nVAR_OVERRIDDEN=file\n');
+    const r = run([
+      `--set-env-file=${ctx.path('env')}`,
+      '--set-env=VAR_SET=set',
+      image,
+      '--environment=VAR_APP=app',
+      '--exec=/inspect',
+      '--',
+      '--print-env=VAR_FROM_MANIFEST',
+      '--print-env=VAR_OVERRIDDEN',
+      '--print-env=VAR_FILE',
+      '--print-env=VAR_SET',
+      '--print-env=VAR_APP',
+      '--print-env=AC_APP_NAME',
+      '--print-env=PATH',
+      '--print-env=HOME',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const e = kv(r.stdout);
+    assert.equal(e.get('VAR_FROM_MANIFEST'), 'manifest');
+    assert.equal(e.get('VAR_OVERRIDDEN'), 'file');
+    assert.equal(e.get('VAR_FILE'), 'file');
+    assert.equal(e.get('VAR_SET'), 'set');
+    assert.equal(e.get('VAR_APP'), 'app');
+    assert.equal(e.get('AC_APP_NAME'), 'inspect');
+    assert.equal(e.get('PATH'), '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    assert.equal(e.get('HOME'), '/root');
+    const inherit = ctx.run(['--insecure-options=image', 'run', '--inherit-env', image, '--exec=/inspect', '--', '--print-env=FROM_HOST', '--print-env=VAR_FROM_MANIFEST'], {
+      env: { ...process.env, FROM_HOST: 'host', VAR_FROM_MANIFEST: 'host' },
+    });
+    assert.equal(kv(inherit.stdout).get('FROM_HOST'), 'host');
+    assert.equal(kv(inherit.stdout).get('VAR_FROM_MANIFEST'), 'manifest', 'inherited env never overrides the image');
+  });
+
+  it('resolves users and groups by name from the image', () => {
+    const r = run([image, '--user=user1', '--group=users', '--exec=/inspect', '--', '--print-user', '--print-env=USER']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /uid=1000 gid=100 euid=1000/);
+    const bad = run([image, '--user=nosuchuser', '--exec=/inspect']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /invalid user "nosuchuser"/);
+  });
+
+  it('gives the default capability bounding set to root apps', () => {
+    const r = run([image, '--exec=/inspect', '--', '--print-caps']);
+    const bnd = BigInt('0x' + (kv(r.stdout).get('CapBnd') ?? '0'));
+    const CAP_SYS_ADMIN = 21n;
+    const CAP_CHOWN = 0n;
+    assert.equal((bnd >> CAP_SYS_ADMIN) & 1n, 0n, 'no CAP_SYS_ADMIN');
+    assert.equal((bnd >> CAP_CHOWN) & 1n, 1n, 'CAP_CHOWN kept');
+    const all = ctx.run(['--insecure-options=image,capabilities', 'run', image, '--exec=/inspect', '--', '--print-caps']);
+    assert.equal((BigInt('0x' + (kv(all.stdout).get('CapBnd') ?? '0')) >> CAP_SYS_ADMIN) & 1n, 1n, 'all caps with insecure capabilities');
+  });
+
+  it('reports a missing exec the way rkt does', () => {
+    const r = run([image, '--exec=/foo-not-there']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Error: Unable to open "\/foo-not-there": No such file or directory/);
+  });
+
+  it('stops the other apps when one fails and exits with its code', () => {
+    const r = run([
+      image, '--name=hello0', '--exec=/inspect', '--', '--print-msg=zero', '---',
+      image, '--name=hello1', '--exec=/inspect', '--', '--sleep=300', '--exit-code=5', '---',
+      image, '--name=hello2', '--exec=/inspect', '--', '--sleep=20000', '--exit-code=6',
+    ]);
+    assert.equal(r.code, 5, r.stderr);
+    const pods = ctx.ok(['list', '--full', '--no-legend']);
+    const uuid = pods.split('\n').find((l) => l.includes('hello1'))?.split('\t')[0];
+    assert.ok(uuid, pods);
+    const st = kv(ctx.ok(['status', uuid]));
+    assert.equal(st.get('state'), 'exited');
+    assert.equal(st.get('app-hello0'), '0');
+    assert.equal(st.get('app-hello1'), '5');
+    assert.equal(st.get('app-hello2'), '0');
+  });
+
+  it('prepare, then status, list, cat-manifest and run-prepared', () => {
+    const uuid = ctx.ok(['--insecure-options=image', 'prepare', image, '--exec=/inspect', '--', '--print-msg=prepared run']).trim();
+    assert.match(uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.ok(fs.existsSync(path.join(ctx.dataDir, 'pods', 'prepared', uuid)));
+    assert.equal(kv(ctx.ok(['status', uuid.slice(0, 8)])).get('state'), 'prepared');
+    assert.match(ctx.ok(['list']), new RegExp(`${uuid.slice(0, 8)}\\tinspect\\texample\\.com/inspect:0\\.1\\.0\\tprepared`));
+    const pm = JSON.parse(ctx.ok(['cat-manifest', uuid]));
+    assert.deepEqual(pm.apps[0].app.exec, ['/inspect', '--print-msg=prepared run']);
+    const r = ctx.run(['run-prepared', uuid]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /prepared run/);
+    const st = kv(ctx.ok(['status', uuid]));
+    assert.equal(st.get('state'), 'exited');
+    assert.equal(st.get('exited'), 'true');
+    assert.match(st.get('pid') ?? '', /^\d+$/);
+    assert.equal(st.get('app-inspect'), '0');
+    const again = ctx.run(['run-prepared', uuid]);
+    assert.equal(again.code, 254);
+    assert.match(again.stderr, /is not prepared/);
+    const json = JSON.parse(ctx.ok(['status', '--format=json', uuid]));
+    assert.equal(json.name, uuid);
+    assert.equal(json.state, 'exited');
+  });
+
+  it('forwards SIGTERM to the apps', async () => {
+    const p = ctx.spawn(['--insecure-options=image', 'run', image, '--exec=/inspect', '--', '--print-msg=started', '--sleep=30000']);
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    const t0 = Date.now();
+    while (!out.includes('started') && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
+    p.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => p.on('close', (c) => r(c)));
+    assert.ok(Date.now() - t0 < 25_000, 'stopped long before the app would have');
+    assert.equal(code, 143, 'the app died of SIGTERM: 128+15');
+  });
+
+  it('refuses bad per-app grammar before creating a pod', () => {
+    const before = fs.readdirSync(path.join(ctx.dataDir, 'pods', 'prepare')).length;
+    const r1 = run([image, '--bogus-flag=1']);
+    assert.equal(r1.code, 254);
+    assert.match(r1.stderr, /unknown flag: --bogus-flag/);
+    const r2 = run([image, '--exec=/a', '--exec=/b']);
+    assert.equal(r2.code, 254);
+    assert.match(r2.stderr, /--exec specified multiple times for the same image/);
+    assert.equal(fs.readdirSync(path.join(ctx.dataDir, 'pods', 'prepare')).length, before);
+  });
+
+  it('run, prepare and run-prepared need root', () => {
+    for (const cmd of [['run', image], ['prepare', image], ['run-prepared', 'abc']]) {
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, RKT, `--dir=${ctx.path('nobody')}`, ...cmd], { encoding: 'utf8' });
+      assert.equal(r.status, 254, r.stderr);
+      assert.equal(r.stderr, `${cmd[0]}: cannot run as unprivileged user\n`);
+    }
+  });
+});

@@ -1,0 +1,32 @@
+/** `rkt cat-manifest UUID` */
+import * as fs from 'node:fs';
+import { Option } from 'clipanion';
+import { BaseCommand } from './base';
+import { GoBool } from './options';
+import { RktError } from '../errors';
+
+export class CatManifestCommand extends BaseCommand {
+  static paths = [['cat-manifest']];
+  static usage = BaseCommand.Usage({
+    description: 'inspect and print the pod manifest',
+    examples: [['Print the manifest of a pod', '$0 cat-manifest c9fad0e6']],
+  });
+
+  prettyPrint = GoBool('--pretty-print', true, { description: 'apply indent to format the output (default true)' });
+  uuidFile = Option.String('--uuid-file', { description: 'read pod UUID from file instead of argument' });
+  uuid = Option.String({ required: false });
+
+  async execute(): Promise<number> {
+    if ((this.uuid === undefined) === (this.uuidFile === undefined)) throw new RktError('EUSAGE', 'provide exactly one of UUID or --uuid-file');
+    const arg = this.uuidFile !== undefined ? fs.readFileSync(this.uuidFile, 'utf8').trim() : (this.uuid as string);
+    const { PodDirs } = await import('../pod/pods');
+    const { DataLayout } = await import('../store/layout');
+    const { readPodManifest } = await import('../pod/info');
+    const { goJson } = await import('../util/go');
+    const dirs = new PodDirs(new DataLayout(this.globals().dataDir).podsDir);
+    const uuid = dirs.resolveUuid(arg);
+    const dir = dirs.locate(uuid);
+    this.out(goJson(readPodManifest(dirs.podPath(dir as 'run', uuid)), this.prettyPrint));
+    return 0;
+  }
+}

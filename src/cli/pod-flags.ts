@@ -1,0 +1,57 @@
+/**
+ * Flags shared by `rkt run` and `rkt prepare` (pod-level flags before the first image), and the
+ * translation into plain options for src/pod. Everything from the first image on is rkt's per-app
+ * grammar, parsed by src/pod/run-args.
+ */
+import { Option } from 'clipanion';
+import { BaseCommand } from './base';
+import { GoBool } from './options';
+import { RktError } from '../errors';
+import type { PullPolicy } from '../fetch/fetch';
+
+export abstract class PodCommand extends BaseCommand {
+  static interspersed = false;
+
+  stage1Path = Option.String('--stage1-path', { description: 'path to an image to use as stage1' });
+  stage1Url = Option.String('--stage1-url', { description: 'URL to an image to use as stage1 (file:// for now)' });
+  stage1Name = Option.String('--stage1-name', { description: 'name of an image in the store to use as stage1' });
+  stage1Hash = Option.String('--stage1-hash', { description: 'hash of an image in the store to use as stage1' });
+  stage1FromDir = Option.String('--stage1-from-dir', { description: 'filename of an image in the stage1 images directory to use as stage1' });
+  inheritEnv = GoBool('--inherit-env', false, { description: "inherit all environment variables not set by apps" });
+  noOverlay = GoBool('--no-overlay', false, { description: 'disable overlay filesystem' });
+  setEnv = Option.Array('--set-env', [], { description: 'environment variable to set for all the apps in the form key=value' });
+  setEnvFile = Option.String('--set-env-file', { description: 'path to an environment variables file' });
+  pullPolicy = Option.String('--pull-policy', 'new', { description: 'when to fetch an image: never, new or update (default "new")' });
+  storeOnly = GoBool('--store-only', false, { description: 'deprecated: use --pull-policy=never', hidden: true });
+  noStore = GoBool('--no-store', false, { description: 'deprecated: use --pull-policy=update', hidden: true });
+  firstImage = Option.String({ name: 'IMAGE' });
+  rest = Option.Proxy();
+
+  protected async prepareOptions(): Promise<import('../pod/prepare').PrepareOptions> {
+    const g = this.globals();
+    const { parseApps } = await import('../pod/run-args');
+    const { parseEnvFile, parseSetEnv } = await import('../pod/manifest');
+    const apps = parseApps([this.firstImage, ...this.rest]);
+    if (this.storeOnly && this.noStore) throw new RktError('EUSAGE', 'both --store-only and --no-store specified');
+    let policy = this.pullPolicy;
+    if (this.storeOnly) policy = 'never';
+    if (this.noStore) policy = 'update';
+    if (!['never', 'new', 'update'].includes(policy)) throw new RktError('EUSAGE', `invalid argument "${policy}" for "--pull-policy" flag: must be one of never, new, update`);
+    const imageLog = g.log.withPrefix('image');
+    return {
+      apps,
+      env: {
+        setEnv: parseSetEnv(this.setEnv),
+        setEnvFile: this.setEnvFile ? parseEnvFile(this.setEnvFile) : [],
+        inheritEnv: this.inheritEnv ? process.env : undefined,
+      },
+      stage1: { path: this.stage1Path, url: this.stage1Url, name: this.stage1Name, hash: this.stage1Hash, fromDir: this.stage1FromDir },
+      config: g.config(),
+      pullPolicy: policy as PullPolicy,
+      insecureImage: g.insecure.has('image'),
+      noOverlay: this.noOverlay,
+      log: (l) => imageLog.debug(l),
+      warn: (l) => g.log.print(l),
+    };
+  }
+}

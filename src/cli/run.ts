@@ -1,0 +1,67 @@
+/** `rkt run` */
+import { Option } from 'clipanion';
+import { PodCommand } from './pod-flags';
+import { GoBool } from './options';
+import { RktError } from '../errors';
+import { withImageStore } from './store-session';
+
+export class RunCommand extends PodCommand {
+  static paths = [['run']];
+  static usage = PodCommand.Usage({
+    description: 'run image(s) in a pod in rkt',
+    details: `
+      Runs the images' apps in one pod: each app chrooted in its own root filesystem, all sharing
+      PID, UTS and IPC namespaces, started by stage1 as the pod's PID 1. rkt exits with the exit
+      code of the first app that failed (0 if none did). Per-app flags follow their image:
+      \`IMAGE [--exec=...] [--user=...] [--environment=K=V] [-- args... ---] IMAGE2 ...\`.
+      Networking is the host's (\`--net=host\`) in this version.
+    `,
+    examples: [
+      ['Run a local image', '$0 --insecure-options=image run ./inspect.aci'],
+      ['Override the command and pass arguments', '$0 run example.com/inspect --exec=/inspect -- --print-msg=hi'],
+      ['Two apps, env for both, hostname', '$0 run --set-env=A=1 --hostname=web example.com/a --- example.com/b'],
+    ],
+  });
+
+  net = Option.String('--net', 'host', { description: 'network to join: host (default here)' });
+  dns = Option.Array('--dns', [], { description: 'name servers to write in /etc/resolv.conf, or host / none' });
+  dnsSearch = Option.Array('--dns-search', [], { description: 'DNS search domains to write in /etc/resolv.conf' });
+  dnsOpt = Option.Array('--dns-opt', [], { description: 'DNS options to write in /etc/resolv.conf' });
+  dnsDomain = Option.String('--dns-domain', { description: 'DNS domain to write in /etc/resolv.conf' });
+  hostsEntry = Option.Array('--hosts-entry', [], { description: 'entries to add to the pod-wide /etc/hosts: IP=HOSTNAME, or host' });
+  interactive = GoBool('--interactive', false, { description: "run pod interactively: the app gets rkt's stdin and TTY" });
+  uuidFileSave = Option.String('--uuid-file-save', { description: 'write out pod UUID to specified file' });
+  hostname = Option.String('--hostname', { description: "pod's hostname (default rkt-<uuid>)" });
+  ipc = Option.String('--ipc', { description: 'IPC namespace: auto, private or parent' });
+
+  async execute(): Promise<number> {
+    this.requireRoot();
+    const g = this.globals();
+    if (this.net !== 'host') throw new RktError('EUNSUPPORTED', `--net=${this.net}: only host networking is supported in this version`);
+    const { checkIpc, execStage1, writeNameResolution } = await import('../pod/run');
+    checkIpc(this.ipc);
+    const opts = await this.prepareOptions();
+    opts.uuidFileSave = this.uuidFileSave;
+    if (this.interactive && opts.apps.length > 1) throw new RktError('EUSAGE', 'interactive option only supports one image');
+    const runOpts = {
+      debug: g.debug,
+      interactive: this.interactive,
+      hostname: this.hostname,
+      ipc: this.ipc,
+      insecure: g.insecure as ReadonlySet<string>,
+      dns: this.dns,
+      dnsSearch: this.dnsSearch,
+      dnsOpt: this.dnsOpt,
+      dnsDomain: this.dnsDomain,
+      hostsEntries: this.hostsEntry,
+    };
+    const { resolvConf, hostsFile } = await import('../pod/run');
+    resolvConf(runOpts); // flag errors before any pod exists
+    hostsFile(runOpts.hostsEntries);
+    const { preparePod } = await import('../pod/prepare');
+    const pod = await withImageStore(g, async (store) => (await preparePod(store, opts)).pod);
+    writeNameResolution(pod.path, runOpts);
+    pod.markRunning();
+    return execStage1(pod.path, pod.uuid, pod.lock.fdNumber, runOpts);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * stage0's Prepare (rkt's stage0/run.go): resolve images, create the pod, render stage1 and the apps
+ * through the tree store, mount them (overlay) or copy them (--no-overlay), write the manifests.
+ * Costs O(apps) with overlay: the images were rendered once, the pod only mounts them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RktError } from '../errors';
+import { native } from '../native';
+import type { ImageStore } from '../store/image-store';
+import { TreeStore } from '../store/tree-store';
+import { FileLock, writeFileDurable } from '../store/locks';
+import { fetchImage, type PullPolicy } from '../fetch/fetch';
+import type { RktConfig } from '../config/types';
+import { selectStage1, type Stage1Flags } from '../stage1/select';
+import { buildPodManifest, type PodEnvOptions, type ResolvedApp } from './manifest';
+import { NewPod, PodDirs } from './pods';
+import type { AppArgs } from './run-args';
+import { serializePodManifest, type PodManifest } from '../schema/pod-manifest';
+
+export interface PrepareOptions {
+  apps: AppArgs[];
+  env: PodEnvOptions;
+  stage1: Stage1Flags;
+  config: RktConfig;
+  pullPolicy: PullPolicy;
+  insecureImage: boolean;
+  noOverlay: boolean;
+  uuidFileSave?: string;
+  log: (line: string) => void;
+  warn: (line: string) => void;
+}
+
+export interface PreparedPod {
+  pod: NewPod;
+  manifest: PodManifest;
+  stage1Manifest: { annotations?: { name: string; value: string }[] };
+}
+
+/** The data dir's filesystem decides overlay, as rkt's PathSupportsOverlay. */
+function useOverlay(store: ImageStore, noOverlay: boolean, warn: (l: string) => void): boolean {
+  if (noOverlay) return false;
+  if (!native.overlaySupported(store.layout.tmpDir)) {
+    warn(`disabling overlay support: "the data directory's filesystem does not support overlay upper dirs"`);
+    return false;
+  }
+  return true;
+}
+
+function mkdirp(p: string, mode = 0o750): void {
+  fs.mkdirSync(p, { recursive: true, mode });
+}
+
+/** Mounts (or copies) a rendered tree's rootfs at `target`, with upper/work dirs in the pod. */
+async function materialize(treeRootfs: string, target: string, overlayDirs: { upper: string; work: string } | undefined): Promise<void> {
+  mkdirp(target, 0o755);
+  if (overlayDirs) {
+    const { upper, work } = overlayDirs;
+    mkdirp(upper, 0o755);
+    mkdirp(work, 0o700);
+    native.mountOverlay([treeRootfs], upper, work, target);
+  } else {
+    await native.copyTree(treeRootfs, target);
+  }
+}
+
+export async function preparePod(store: ImageStore, opts: PrepareOptions): Promise<PreparedPod> {
+  if (opts.apps.length === 0) throw new RktError('EUSAGE', 'must provide at least one image or specify the pod manifest');
+  const trees = new TreeStore(store);
+  const stage1Key = await selectStage1(store, opts.stage1, opts.config, opts.log);
+  const resolved: ResolvedApp[] = [];
+  for (const a of opts.apps) {
+    const key = await fetchImage(store, a.image, {
+      insecureImage: opts.insecureImage,
+      pullPolicy: opts.pullPolicy,
+      signature: a.signature,
+      renderTree: false,
+      log: opts.log,
+    });
+    resolved.push({ args: a, key, manifest: store.readManifest(key) });
+  }
+  const manifest = buildPodManifest(resolved, opts.env);
+  const overlay = useOverlay(store, opts.noOverlay, opts.warn);
+
+  const dirs = new PodDirs(store.layout.podsDir);
+  const pod = await NewPod.create(dirs);
+  if (opts.uuidFileSave) fs.writeFileSync(opts.uuidFileSave, pod.uuid, { mode: 0o644 });
+  fs.closeSync(fs.openSync(store.layout.prepareLock, 'a'));
+  const prepareLock = await FileLock.key(store.layout.locksDir, 'prepareLock', false);
+  try {
+    const p = pod.path;
+    fs.writeFileSync(path.join(p, 'pod-created'), '', { mode: 0o640 });
+    // stage1
+    const s1 = await trees.render(stage1Key);
+    if (!(await trees.check(s1.id)).ok) await trees.render(stage1Key, true);
+    fs.writeFileSync(path.join(p, 'stage1TreeStoreID'), s1.id, { mode: 0o640 });
+    mkdirp(path.join(p, 'stage1'));
+    fs.copyFileSync(path.join(trees.path(s1.id), 'manifest'), path.join(p, 'stage1', 'manifest'));
+    const stage1Rootfs = path.join(p, 'stage1', 'rootfs');
+    await materialize(trees.path(s1.id) + '/rootfs', stage1Rootfs, overlay ? { upper: path.join(p, 'overlay', s1.id, 'upper'), work: path.join(p, 'overlay', s1.id, 'work') } : undefined);
+    // apps
+    for (let i = 0; i < resolved.length; i++) {
+      const r = resolved[i];
+      const appName = manifest.apps[i].name;
+      const t = await trees.render(r.key);
+      const info = path.join(p, 'appsinfo', appName);
+      mkdirp(info);
+      const rawManifest = store.readManifestRaw(r.key);
+      fs.writeFileSync(path.join(info, 'manifest'), rawManifest, { mode: 0o640 });
+      if (overlay) fs.writeFileSync(path.join(info, 'treeStoreID'), t.id, { mode: 0o640 });
+      const appDir = path.join(stage1Rootfs, 'opt', 'stage2', appName);
+      mkdirp(appDir, 0o755);
+      fs.writeFileSync(path.join(appDir, 'manifest'), rawManifest, { mode: 0o640 });
+      await materialize(
+        path.join(trees.path(t.id), 'rootfs'),
+        path.join(appDir, 'rootfs'),
+        overlay ? { upper: path.join(p, 'overlay', t.id, 'upper', appName), work: path.join(p, 'overlay', t.id, 'work', appName) } : undefined,
+      );
+      await store.touch(r.key);
+    }
+    writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
+    if (overlay) fs.writeFileSync(path.join(p, 'overlay-prepared'), '', { mode: 0o640 });
+    await native.syncfs(p);
+  } catch (e) {
+    unmountUnder(pod.path);
+    pod.abort();
+    throw e;
+  } finally {
+    prepareLock.release();
+  }
+  const stage1Manifest = JSON.parse(fs.readFileSync(path.join(pod.path, 'stage1', 'manifest'), 'utf8'));
+  return { pod, manifest, stage1Manifest };
+}
+
+/** Every mount point below `dir`, deepest first (from /proc/self/mountinfo). */
+export function mountsUnder(dir: string): string[] {
+  let text = '';
+  try {
+    text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const prefix = dir.endsWith('/') ? dir : dir + '/';
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+  return text
+    .split('\n')
+    .map((l) => unescape(l.split(' ')[4] ?? ''))
+    .filter((m) => m === dir || m.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+}
+
+export function unmountUnder(dir: string): void {
+  for (const m of mountsUnder(dir)) {
+    try {
+      native.umount(m, true);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** rkt's stage1 entrypoint lookup: `coreos.com/rkt/stage1/<name>` in the stage1 manifest. */
+export function stage1Entrypoint(stage1Manifest: { annotations?: { name: string; value: string }[] }, name: string): string | undefined {
+  return stage1Manifest.annotations?.find((a) => a.name === `coreos.com/rkt/stage1/${name}`)?.value;
+}
