@@ -12,7 +12,7 @@ fi
 bash scripts/setup.sh
 
 echo "== cargo test" >&2
-cargo test -q -p rkt_core -p rkt_inspect 2>&1 | grep -v '^$' | tail -n 40
+cargo test -q -p rkt_core -p rkt_inspect -p rkt_stage1 2>&1 | grep -v '^$' | tail -n 40
 
 run_node_tests() {
   local tier=$1

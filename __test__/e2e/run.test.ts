@@ -127,15 +127,18 @@ describe('rkt run', () => {
   });
 
   it('stops the other apps when one fails and exits with its code', () => {
+    const uuidFile = ctx.path('uuid-multi');
     const r = run([
+      `--uuid-file-save=${uuidFile}`,
       image, '--name=hello0', '--exec=/inspect', '--', '--print-msg=zero', '---',
       image, '--name=hello1', '--exec=/inspect', '--', '--sleep=300', '--exit-code=5', '---',
       image, '--name=hello2', '--exec=/inspect', '--', '--sleep=20000', '--exit-code=6',
     ]);
     assert.equal(r.code, 5, r.stderr);
-    const pods = ctx.ok(['list', '--full', '--no-legend']);
-    const uuid = pods.split('\n').find((l) => l.includes('hello1'))?.split('\t')[0];
-    assert.ok(uuid, pods);
+    const uuid = fs.readFileSync(uuidFile, 'utf8');
+    const rows = ctx.ok(['list', '--full', '--no-legend']).split('\n');
+    const first = rows.findIndex((l) => l.startsWith(uuid));
+    assert.deepEqual(rows.slice(first, first + 3).map((l) => l.split('\t').filter(Boolean)[l.startsWith(uuid) ? 1 : 0]), ['hello0', 'hello1', 'hello2'], 'one list row per app, the UUID on the first');
     const st = kv(ctx.ok(['status', uuid]));
     assert.equal(st.get('state'), 'exited');
     assert.equal(st.get('app-hello0'), '0');
@@ -168,7 +171,8 @@ describe('rkt run', () => {
   });
 
   it('forwards SIGTERM to the apps', async () => {
-    const p = ctx.spawn(['--insecure-options=image', 'run', image, '--exec=/inspect', '--', '--print-msg=started', '--sleep=30000']);
+    const uuidFile = ctx.path('uuid-term');
+    const p = ctx.spawn(['--insecure-options=image', 'run', `--uuid-file-save=${uuidFile}`, image, '--exec=/inspect', '--', '--print-msg=started', '--sleep=30000']);
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     const t0 = Date.now();
@@ -176,7 +180,12 @@ describe('rkt run', () => {
     p.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => p.on('close', (c) => r(c)));
     assert.ok(Date.now() - t0 < 25_000, 'stopped long before the app would have');
-    assert.equal(code, 143, 'the app died of SIGTERM: 128+15');
+    // A stop asked from outside is graceful: an app that dies of the signal it was sent is recorded
+    // as a clean exit, as systemd does in rkt's stage1.
+    assert.equal(code, 0, 'a graceful stop exits 0');
+    const st = kv(ctx.ok(['status', fs.readFileSync(uuidFile, 'utf8')]));
+    assert.equal(st.get('state'), 'exited');
+    assert.equal(st.get('app-inspect'), '0');
   });
 
   it('refuses bad per-app grammar before creating a pod', () => {

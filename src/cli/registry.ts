@@ -22,6 +22,8 @@ import { RunPreparedCommand } from './run-prepared';
 import { StatusCommand } from './status';
 import { ListCommand } from './list';
 import { CatManifestCommand } from './cat-manifest';
+import { GcCommand } from './gc';
+import { RmCommand } from './rm';
 
 export const commands: CommandClass[] = [
   VersionCommand,
@@ -41,4 +43,6 @@ export const commands: CommandClass[] = [
   StatusCommand,
   ListCommand,
   CatManifestCommand,
+  GcCommand,
+  RmCommand,
 ];

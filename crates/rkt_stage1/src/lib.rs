@@ -1,0 +1,16 @@
+//! rkt's stage1 as a library of small modules; `main.rs` only dispatches on argv[0].
+
+pub mod app;
+pub mod args;
+pub mod caps;
+pub mod env;
+pub mod exec_path;
+pub mod init;
+pub mod layout;
+pub mod linux;
+pub mod mounts;
+pub mod pod;
+pub mod podfiles;
+pub mod reaper;
+pub mod user;
+pub mod volumes;

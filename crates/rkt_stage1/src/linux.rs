@@ -1,0 +1,609 @@
+//! Thin wrappers over the Linux calls stage1 makes, and the real `Syscalls`. Paths inside an app root
+//! are always resolved with `openat2(RESOLVE_IN_ROOT)`: an absolute or `..` symlink in the image is
+//! taken relative to the app root, the way the app itself will see it, and never reaches the host.
+
+use crate::mounts::{RelPath, Source, Syscalls};
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+pub fn cstr(s: impl AsRef<OsStr>) -> io::Result<CString> {
+    CString::new(s.as_ref().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+pub fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+pub fn openat2(
+    dirfd: RawFd,
+    path: &str,
+    flags: libc::c_int,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    let p = cstr(if path.is_empty() { "." } else { path })?;
+    // SAFETY: open_how is plain data; zeroed is a valid value for all its fields.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.mode = if flags & libc::O_CREAT != 0 {
+        mode as u64
+    } else {
+        0
+    };
+    how.resolve = resolve;
+    // SAFETY: valid C string and open_how of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd,
+            p.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+const IN_ROOT: u64 = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+
+pub fn open_dir(path: &Path) -> io::Result<OwnedFd> {
+    let p = cstr(path)?;
+    // SAFETY: valid C string.
+    let fd = check(unsafe {
+        libc::open(
+            p.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Opens `rel` inside `root` as an O_PATH descriptor, following symlinks only within `root`.
+pub fn open_in_root(root: &Path, rel: &RelPath, extra: libc::c_int) -> io::Result<OwnedFd> {
+    let rootfd = open_dir(root)?;
+    openat2(
+        rootfd.as_raw_fd(),
+        rel.as_str(),
+        libc::O_PATH | extra,
+        0,
+        IN_ROOT,
+    )
+}
+
+pub fn fd_path(fd: &OwnedFd) -> CString {
+    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL")
+}
+
+fn errno(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(0)
+}
+
+/// Creates `rel` and missing parents inside root, one component at a time, so each step is resolved
+/// in the root again. Returns the directory.
+fn mkdir_in_root(rootfd: &OwnedFd, rel: &RelPath, mode: u32) -> io::Result<OwnedFd> {
+    let mut cur = openat2(
+        rootfd.as_raw_fd(),
+        "",
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        IN_ROOT,
+    )?;
+    let mut prefix = String::new();
+    for comp in rel.components() {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(comp);
+        match openat2(
+            rootfd.as_raw_fd(),
+            &prefix,
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+            IN_ROOT,
+        ) {
+            Ok(fd) => cur = fd,
+            Err(e) if errno(&e) == libc::ENOENT => {
+                let c = cstr(comp)?;
+                // SAFETY: valid dirfd and C string.
+                let r = unsafe { libc::mkdirat(cur.as_raw_fd(), c.as_ptr(), mode) };
+                if r != 0 {
+                    let e = io::Error::last_os_error();
+                    if errno(&e) != libc::EEXIST {
+                        return Err(e);
+                    }
+                }
+                // A dangling symlink made mkdirat fail with EEXIST; this open then fails and says so.
+                cur = openat2(
+                    rootfd.as_raw_fd(),
+                    &prefix,
+                    libc::O_PATH | libc::O_DIRECTORY,
+                    0,
+                    IN_ROOT,
+                )?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(cur)
+}
+
+/// Mount flags of the filesystem holding `fd`, in MS_* terms, for a remount that must keep them.
+fn mount_flags(fd: &OwnedFd) -> io::Result<u64> {
+    // SAFETY: statvfs is plain data, filled by the call.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and out pointer.
+    check(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) })?;
+    let f = st.f_flag;
+    let mut ms = 0u64;
+    for (st_flag, ms_flag) in [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ] {
+        if f & st_flag != 0 {
+            ms |= ms_flag;
+        }
+    }
+    Ok(ms)
+}
+
+pub fn mount(
+    source: Option<&CString>,
+    target: &CString,
+    fstype: Option<&str>,
+    flags: u64,
+    data: Option<&str>,
+) -> io::Result<()> {
+    let fstype = fstype.map(cstr).transpose()?;
+    let data = data.map(cstr).transpose()?;
+    // SAFETY: all pointers are valid C strings or null.
+    check(unsafe {
+        libc::mount(
+            source.map_or(std::ptr::null(), |s| s.as_ptr()),
+            target.as_ptr(),
+            fstype.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            flags as libc::c_ulong,
+            data.as_ref()
+                .map_or(std::ptr::null(), |s| s.as_ptr() as *const libc::c_void),
+        )
+    })?;
+    Ok(())
+}
+
+pub struct LinuxSyscalls;
+
+impl Syscalls for LinuxSyscalls {
+    fn exists(&self, root: &Path, p: &RelPath) -> io::Result<bool> {
+        match open_in_root(root, p, libc::O_NOFOLLOW) {
+            Ok(_) => Ok(true),
+            Err(e) if errno(&e) == libc::ENOENT => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn mkdir(&self, root: &Path, p: &RelPath, mode: u32) -> io::Result<()> {
+        mkdir_in_root(&open_dir(root)?, p, mode).map(drop)
+    }
+
+    fn create_file(&self, root: &Path, p: &RelPath) -> io::Result<()> {
+        let rootfd = open_dir(root)?;
+        match openat2(rootfd.as_raw_fd(), p.as_str(), libc::O_PATH, 0, IN_ROOT) {
+            Ok(_) => return Ok(()),
+            Err(e) if errno(&e) == libc::ENOENT => {}
+            Err(e) => return Err(e),
+        }
+        if let Some((parent, _)) = p.split_last() {
+            mkdir_in_root(&rootfd, &parent, 0o755)?;
+        }
+        // Through a dangling symlink this creates its target, still resolved inside the root.
+        openat2(
+            rootfd.as_raw_fd(),
+            p.as_str(),
+            libc::O_CREAT | libc::O_WRONLY | libc::O_NOCTTY | libc::O_NONBLOCK,
+            0o644,
+            IN_ROOT,
+        )
+        .map(drop)
+    }
+
+    fn symlink(&self, root: &Path, p: &RelPath, target: &str) -> io::Result<()> {
+        let (parent, name) = p
+            .split_last()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EEXIST))?;
+        let dir = mkdir_in_root(&open_dir(root)?, &parent, 0o755)?;
+        let (t, n) = (cstr(target)?, cstr(name)?);
+        // SAFETY: valid C strings and dirfd.
+        check(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), n.as_ptr()) })?;
+        Ok(())
+    }
+
+    fn mount(
+        &self,
+        source: &Source,
+        root: &Path,
+        target: &RelPath,
+        fstype: Option<&str>,
+        flags: u64,
+        data: Option<&str>,
+    ) -> io::Result<()> {
+        let target_fd = open_in_root(root, target, 0)?;
+        // Kept open until the mount is done: the /proc/self/fd path is only valid while it is.
+        let mut source_fd = None;
+        let src = match source {
+            Source::Fs(t) => cstr(t)?,
+            Source::Host(p) => cstr(p)?,
+            Source::InRoot(p) => {
+                let fd = open_in_root(root, p, 0)?;
+                let s = fd_path(&fd);
+                source_fd = Some(fd);
+                s
+            }
+        };
+        let r = mount(Some(&src), &fd_path(&target_fd), fstype, flags, data);
+        drop(source_fd);
+        r
+    }
+
+    fn remount_read_only(&self, root: &Path, target: &RelPath) -> io::Result<()> {
+        let fd = open_in_root(root, target, 0)?;
+        let keep = mount_flags(&fd)?;
+        mount(
+            None,
+            &fd_path(&fd),
+            None,
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep,
+            None,
+        )
+    }
+}
+
+/// The app rootfs as the user resolver needs it, read without leaving the root.
+pub struct RootfsFiles<'a>(pub &'a Path);
+
+impl RootfsFiles<'_> {
+    fn read(&self, p: &str) -> Option<String> {
+        let rel = RelPath::new(p).ok()?;
+        let rootfd = open_dir(self.0).ok()?;
+        let fd = openat2(
+            rootfd.as_raw_fd(),
+            rel.as_str(),
+            libc::O_RDONLY | libc::O_NOCTTY | libc::O_NONBLOCK,
+            0,
+            IN_ROOT,
+        )
+        .ok()?;
+        let mut s = String::new();
+        io::Read::read_to_string(&mut std::fs::File::from(fd), &mut s).ok()?;
+        Some(s)
+    }
+}
+
+impl crate::user::RootfsDb for RootfsFiles<'_> {
+    fn passwd(&self) -> Option<String> {
+        self.read("etc/passwd")
+    }
+    fn group(&self) -> Option<String> {
+        self.read("etc/group")
+    }
+    fn owner(&self, path: &str) -> Option<(u32, u32)> {
+        let fd = open_in_root(self.0, &RelPath::new(path).ok()?, 0).ok()?;
+        // SAFETY: stat is plain data, filled by the call.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: valid fd and out pointer; O_PATH descriptors support fstat.
+        check(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) }).ok()?;
+        Some((st.st_uid, st.st_gid))
+    }
+}
+
+pub fn fork() -> io::Result<libc::pid_t> {
+    // SAFETY: stage1 is single-threaded, so the child may do anything the parent could.
+    check(unsafe { libc::fork() })
+}
+
+pub fn unshare(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: integer argument only.
+    check(unsafe { libc::unshare(flags) }).map(drop)
+}
+
+pub fn sethostname(name: &str) -> io::Result<()> {
+    // SAFETY: pointer and length of a valid byte string.
+    check(unsafe { libc::sethostname(name.as_ptr() as *const libc::c_char, name.len()) }).map(drop)
+}
+
+pub fn pivot_root(new_root: &CString, put_old: &CString) -> io::Result<()> {
+    // SAFETY: valid C strings.
+    check(
+        unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) }
+            as libc::c_int,
+    )
+    .map(drop)
+}
+
+pub fn kill(pid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: integer arguments; a vanished pid is harmless (ESRCH).
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// Marks every descriptor from `from` up close-on-exec, so nothing stage1 inherited or opened
+/// reaches an app.
+pub fn cloexec_from(from: u32) {
+    // SAFETY: integer arguments only.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            from,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r != 0 {
+        for fd in from as RawFd..1024 {
+            // SAFETY: fcntl on a possibly closed fd only fails with EBADF.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+    }
+}
+
+pub fn close_from(from: u32) {
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, from, u32::MAX, 0) };
+    if r != 0 {
+        for fd in from as RawFd..1024 {
+            // SAFETY: closing a descriptor nothing in this process uses any more.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+pub fn set_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl with integer arguments.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) }).map(drop)
+}
+
+/// Wait status as an exit code the way shells and rkt report it: the code, or 128 + signal.
+pub fn exit_code_of(status: libc::c_int) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        255
+    }
+}
+
+pub fn sigset(sigs: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a sigset_t.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for s in sigs {
+            libc::sigaddset(&mut set, *s);
+        }
+    }
+    set
+}
+
+pub fn sigprocmask(how: libc::c_int, set: &libc::sigset_t) {
+    // SAFETY: valid set pointer; the old mask is not needed.
+    unsafe { libc::sigprocmask(how, set, std::ptr::null_mut()) };
+}
+
+extern "C" fn noop_handler(_: libc::c_int) {}
+
+/// Installs a do-nothing handler: a pid namespace's init drops signals it has no handler for, and
+/// the handler is reset by execve so apps start with default dispositions.
+pub fn install_noop_handler(sig: libc::c_int) {
+    // SAFETY: sigaction is plain data; the handler is async-signal-safe (it does nothing).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = noop_handler as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// Back to the state a freshly exec'd program expects: default dispositions (Rust ignores SIGPIPE),
+/// nothing blocked.
+pub fn reset_signals() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: setting the default disposition; errors (reserved signals) are irrelevant.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    sigprocmask(libc::SIG_SETMASK, &sigset(&[]));
+}
+
+pub struct SigInfo {
+    pub signo: libc::c_int,
+    pub code: libc::c_int,
+}
+
+/// Waits for one of `set` (which must be blocked) for at most `timeout`; None on timeout.
+pub fn sigtimedwait(set: &libc::sigset_t, timeout: Option<std::time::Duration>) -> Option<SigInfo> {
+    // SAFETY: siginfo_t is plain data filled by the call.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let r = match timeout {
+        Some(t) => {
+            let ts = libc::timespec {
+                tv_sec: t.as_secs() as libc::time_t,
+                tv_nsec: t.subsec_nanos() as libc::c_long,
+            };
+            // SAFETY: valid pointers.
+            unsafe { libc::sigtimedwait(set, &mut info, &ts) }
+        }
+        // SAFETY: valid pointers.
+        None => unsafe { libc::sigwaitinfo(set, &mut info) },
+    };
+    (r > 0).then_some(SigInfo {
+        signo: r,
+        code: info.si_code,
+    })
+}
+
+/// Reaps one child without blocking: Some((pid, raw status)), None when nothing is ready or left.
+pub fn reap_any() -> Option<(libc::pid_t, libc::c_int)> {
+    let mut status = 0;
+    // SAFETY: valid out pointer.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    (pid > 0).then_some((pid, status))
+}
+
+pub fn wait_pid(pid: libc::pid_t) -> io::Result<libc::c_int> {
+    let mut status = 0;
+    loop {
+        // SAFETY: valid out pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Ok(status);
+        }
+        let e = io::Error::last_os_error();
+        if errno(&e) != libc::EINTR {
+            return Err(e);
+        }
+    }
+}
+
+/// Writes a file so readers see either nothing or all of it.
+pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)?;
+    f.write_all(content)?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn rp(p: &str) -> RelPath {
+        RelPath::new(p).unwrap()
+    }
+
+    #[test]
+    fn creation_stays_inside_root_through_hostile_symlinks() {
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        // An image whose /etc points at an absolute host path and whose /x climbs out with `..`.
+        std::os::unix::fs::symlink(outside.path(), r.join("etc")).unwrap();
+        std::os::unix::fs::symlink("../../../../../..", r.join("x")).unwrap();
+        std::os::unix::fs::symlink("/no/such/dir", r.join("dangling")).unwrap();
+        let sys = LinuxSyscalls;
+        // `etc` resolves to <root><outside>, which does not exist: refused, not followed to the host.
+        assert!(sys.create_file(r, &rp("etc/hosts")).is_err());
+        assert!(sys.mkdir(r, &rp("dangling/sub"), 0o755).is_err());
+        std::fs::create_dir_all(r.join(outside.path().strip_prefix("/").unwrap())).unwrap();
+        sys.create_file(r, &rp("etc/hosts"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        sys.mkdir(r, &rp("x/tmp/deep"), 0o1777).unwrap();
+        sys.symlink(r, &rp("x/link"), "/anything").unwrap();
+        assert!(
+            std::fs::read_dir(outside.path()).unwrap().next().is_none(),
+            "nothing written outside the root"
+        );
+        // `etc` → <outside> resolves to <root><outside> inside the root.
+        let inside = r.join(outside.path().strip_prefix("/").unwrap());
+        assert!(inside.join("hosts").is_file());
+        assert!(r.join("tmp/deep").is_dir());
+        assert_eq!(
+            std::fs::metadata(r.join("tmp/deep"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777,
+            0o1777 & !umask()
+        );
+        assert!(r
+            .join("link")
+            .symlink_metadata()
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    fn umask() -> u32 {
+        // SAFETY: reading the umask requires setting it; put it back at once.
+        unsafe {
+            let m = libc::umask(0o022);
+            libc::umask(m);
+            m as u32
+        }
+    }
+
+    #[test]
+    fn exists_does_not_follow_final_symlink() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir(r.join("etc")).unwrap();
+        std::os::unix::fs::symlink("/nowhere", r.join("etc/mtab")).unwrap();
+        assert!(LinuxSyscalls.exists(r, &rp("etc/mtab")).unwrap());
+        assert!(!LinuxSyscalls.exists(r, &rp("etc/hosts")).unwrap());
+        // A dangling link is still created through, inside the root.
+        LinuxSyscalls.create_file(r, &rp("etc/mtab")).unwrap();
+        assert!(r.join("nowhere").is_file());
+    }
+
+    #[test]
+    fn mkdir_refuses_a_file_in_the_way() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("dev"), "").unwrap();
+        assert!(LinuxSyscalls
+            .mkdir(root.path(), &rp("dev/pts"), 0o755)
+            .is_err());
+    }
+
+    #[test]
+    fn rootfs_db_reads_inside_root() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir(r.join("etc")).unwrap();
+        std::fs::write(r.join("etc/passwd.real"), "u:x:7:8::/h:/bin/sh\n").unwrap();
+        // An absolute link is read relative to the app root, not the host's /etc.
+        std::os::unix::fs::symlink("/etc/passwd.real", r.join("etc/passwd")).unwrap();
+        let db = RootfsFiles(r);
+        assert_eq!(crate::user::resolve_uid("u", &db), Ok(7));
+        assert!(crate::user::RootfsDb::group(&db).is_none());
+        let (uid, _) = crate::user::RootfsDb::owner(&db, "/etc/passwd.real").unwrap();
+        // SAFETY: plain getter.
+        assert_eq!(uid, unsafe { libc::getuid() });
+    }
+
+    #[test]
+    fn atomic_write() {
+        let d = tempfile::tempdir().unwrap();
+        write_atomic(&d.path().join("pid"), b"42", 0o640).unwrap();
+        assert_eq!(std::fs::read_to_string(d.path().join("pid")).unwrap(), "42");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}

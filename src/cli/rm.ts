@@ -1,0 +1,49 @@
+/** `rkt rm UUID... | --uuid-file=FILE` */
+import * as fs from 'node:fs';
+import { Option } from 'clipanion';
+import { BaseCommand } from './base';
+import { RktError } from '../errors';
+
+export class RmCommand extends BaseCommand {
+  static paths = [['rm']];
+  static usage = BaseCommand.Usage({
+    description: 'remove all files and resources associated with an exited pod',
+    details: 'Removes exited and prepared pods at once (unmounting their root filesystems); running pods are refused.',
+    examples: [
+      ['Remove a pod', '$0 rm c9fad0e6'],
+      ['Remove the pod whose UUID is in a file', '$0 rm --uuid-file=/tmp/uuid'],
+    ],
+  });
+
+  uuidFile = Option.String('--uuid-file', { description: 'read pod UUID from file instead of argument' });
+  uuids = Option.Rest();
+
+  async execute(): Promise<number> {
+    this.requireRoot();
+    const args = [...this.uuids];
+    if (this.uuidFile !== undefined) {
+      try {
+        args.push(fs.readFileSync(this.uuidFile, 'utf8').trim());
+      } catch (e) {
+        throw new RktError('EIO', `unable to read UUID from file: ${(e as Error).message}`);
+      }
+    }
+    if (args.length === 0) throw new RktError('EUSAGE', 'at least one UUID must be given');
+    const { PodDirs } = await import('../pod/pods');
+    const { DataLayout } = await import('../store/layout');
+    const { removePod } = await import('../pod/gc');
+    const dirs = new PodDirs(new DataLayout(this.globals().dataDir).podsDir);
+    let failed = 0;
+    for (const a of args) {
+      try {
+        const uuid = dirs.resolveUuid(a);
+        removePod(dirs, uuid);
+        this.out(`"${uuid}"`);
+      } catch (e) {
+        failed++;
+        this.log.error(e);
+      }
+    }
+    return failed ? 254 : 0;
+  }
+}
