@@ -8,6 +8,9 @@
  * Nothing after a `--` is ever touched.
  */
 
+/** Stands for "no positional argument given" to non-interspersed commands (see runCli). */
+export const NO_POSITIONAL = '@@rkt-no-positional@@';
+
 /** Global flags that take a value (the next token unless given as --flag=value). */
 export const GLOBAL_VALUE_FLAGS: ReadonlyArray<string> = [
   '--dir',

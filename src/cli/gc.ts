@@ -1,7 +1,7 @@
 /** `rkt gc` */
 import { BaseCommand } from './base';
 import { GoBool, ParsedString } from './options';
-import { parseGoDuration } from '../util/duration';
+import { formatGoDuration, parseGoDuration } from '../util/duration';
 
 export class GcCommand extends BaseCommand {
   static paths = [['gc']];
@@ -30,12 +30,14 @@ export class GcCommand extends BaseCommand {
     const { gcPods } = await import('../pod/gc');
     const dirs = new PodDirs(new DataLayout(this.globals().dataDir).podsDir);
     let failed = 0;
+    const grace = this.gracePeriod ?? 30 * 60_000;
     gcPods(
       dirs,
-      { gracePeriodMs: this.gracePeriod ?? 30 * 60_000, expirePreparedMs: this.expirePrepared ?? 24 * 3_600_000, markOnly: this.markOnly },
+      { gracePeriodMs: grace, expirePreparedMs: this.expirePrepared ?? 24 * 3_600_000, markOnly: this.markOnly },
       {
-        marked: (u) => this.log.print(`moving pod "${u}" to garbage`),
+        marked: (m) => this.log.print(m),
         collected: (u) => this.out(`Garbage collecting pod "${u}"`),
+        kept: (u) => this.log.print(`pod "${u}" not removed: still within grace period (${formatGoDuration(grace)})`),
         error: (u, e) => {
           failed++;
           this.log.printE(`unable to collect pod "${u}"`, e);

@@ -9,7 +9,7 @@
 import { Cli, type BaseContext, type CommandClass } from 'clipanion';
 import { RktError, describeError } from '../errors';
 import { commandName } from '../util/log';
-import { buildCommandTree, normalizeArgv, type NormalizedArgv } from './argv';
+import { NO_POSITIONAL, buildCommandTree, normalizeArgv, type NormalizedArgv } from './argv';
 import { BaseCommand, GLOBAL_FLAGS_HELP } from './base';
 import { commands } from './registry';
 import { rktVersion } from './version';
@@ -128,7 +128,18 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
   try {
     command = cli.process(norm.argv as string[], ctx);
   } catch (e) {
-    return fail(describeParseError(e), e instanceof RktError ? e.exitCode : EXIT_ERROR);
+    // `rkt run --pod-manifest=F` has no IMAGE: clipanion cannot have an optional positional before
+    // the proxy that holds the per-app grammar, so the missing image is marked and the command decides.
+    let retried;
+    if (!isInterspersed(cls)) {
+      try {
+        retried = cli.process([...norm.argv, NO_POSITIONAL], ctx);
+      } catch {
+        /* report the first error */
+      }
+    }
+    if (!retried) return fail(describeParseError(e), e instanceof RktError ? e.exitCode : EXIT_ERROR);
+    command = retried;
   }
   const code = await cli.run(command, ctx);
   if (command instanceof BaseCommand && command.errorExitCode !== undefined) return command.errorExitCode;

@@ -6,6 +6,7 @@
 import { Option } from 'clipanion';
 import { BaseCommand } from './base';
 import { GoBool } from './options';
+import { NO_POSITIONAL } from './argv';
 import { RktError } from '../errors';
 import type { PullPolicy } from '../fetch/fetch';
 
@@ -24,15 +25,36 @@ export abstract class PodCommand extends BaseCommand {
   pullPolicy = Option.String('--pull-policy', 'new', { description: 'when to fetch an image: never, new or update (default "new")' });
   storeOnly = GoBool('--store-only', false, { description: 'deprecated: use --pull-policy=never', hidden: true });
   noStore = GoBool('--no-store', false, { description: 'deprecated: use --pull-policy=update', hidden: true });
+  podManifest = Option.String('--pod-manifest', { description: 'the path to the pod manifest; when given, images and per-app flags are not accepted' });
+  volume = Option.Array('--volume', [], { description: 'volumes to make available in the pod: NAME,kind=host,source=PATH[,readOnly=true] or NAME,kind=empty[,mode=0755,uid=0,gid=0]' });
   firstImage = Option.String({ name: 'IMAGE' });
   rest = Option.Proxy();
+
+  /** Flags of `run` only (ports, mounts) that a pod manifest also rules out. */
+  protected conflictsWithPodManifest(): boolean {
+    return false;
+  }
 
   protected async prepareOptions(): Promise<import('../pod/prepare').PrepareOptions> {
     const g = this.globals();
     const { parseApps } = await import('../pod/run-args');
     const { parseEnvFile, parseSetEnv } = await import('../pod/manifest');
-    const apps = parseApps([this.firstImage, ...this.rest]);
+    const images = this.firstImage === NO_POSITIONAL ? this.rest : [this.firstImage, ...this.rest];
     if (this.storeOnly && this.noStore) throw new RktError('EUSAGE', 'both --store-only and --no-store specified');
+    let podManifest: import('../schema/pod-manifest').PodManifest | undefined;
+    if (this.podManifest !== undefined) {
+      // rkt's rule: the pod manifest says everything the pod gets; only --pull-policy=new (no fetching) fits.
+      const conflicting =
+        images.length > 0 || this.volume.length > 0 || this.conflictsWithPodManifest() || this.pullPolicy !== 'new' || this.storeOnly || this.noStore || this.inheritEnv || this.setEnv.length > 0 || this.setEnvFile !== undefined;
+      if (conflicting) throw new RktError('EUSAGE', 'conflicting flags set with --pod-manifest (see --help)');
+      const { readPodManifestFile } = await import('../pod/manifest');
+      podManifest = readPodManifestFile(this.podManifest);
+    } else if (images.length === 0) {
+      throw new RktError('EUSAGE', 'must provide at least one image or specify the pod manifest');
+    }
+    const apps = podManifest ? [] : parseApps(images);
+    const { parseVolumeFlag } = await import('../pod/manifest');
+    const volumes = this.volume.map(parseVolumeFlag);
     let policy = this.pullPolicy;
     if (this.storeOnly) policy = 'never';
     if (this.noStore) policy = 'update';
@@ -40,6 +62,8 @@ export abstract class PodCommand extends BaseCommand {
     const imageLog = g.log.withPrefix('image');
     return {
       apps,
+      podManifest,
+      volumes,
       env: {
         setEnv: parseSetEnv(this.setEnv),
         setEnvFile: this.setEnvFile ? parseEnvFile(this.setEnvFile) : [],

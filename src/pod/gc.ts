@@ -18,8 +18,10 @@ export interface GcOptions {
 }
 
 export interface GcEvents {
-  marked: (uuid: string) => void;
+  /** stderr lines of the marking steps, in rkt's words */
+  marked: (message: string) => void;
   collected: (uuid: string) => void;
+  kept: (uuid: string) => void;
   error: (uuid: string, e: unknown) => void;
 }
 
@@ -68,44 +70,59 @@ function ageMs(p: string, now: number): number {
   }
 }
 
+/** rkt's gc steps in order (rkt/gc.go): mark exited, aborted and expired pods, then sweep. */
 export function gcPods(dirs: PodDirs, opts: GcOptions, ev: GcEvents): void {
-  const now = opts.now ?? Date.now();
   dirs.ensure();
-  // 1. mark: exited pods, expired prepared pods, aborted prepares
-  for (const { uuid, dir } of dirs.list(['run', 'prepared', 'prepare'])) {
-    const { state } = dirs.state(uuid);
+  const guard = (uuid: string, f: () => void) => {
     try {
-      if (dir === 'run' && state === 'exited') {
-        if (moveLocked(dirs, uuid, 'run', 'exited-garbage')) ev.marked(uuid);
-      } else if (dir === 'prepared' && ageMs(dirs.podPath('prepared', uuid), now) > opts.expirePreparedMs) {
-        if (moveLocked(dirs, uuid, 'prepared', 'garbage')) ev.marked(uuid);
-      } else if (dir === 'prepare' && state === 'aborted prepare') {
-        if (moveLocked(dirs, uuid, 'prepare', 'garbage')) ev.marked(uuid);
-      }
+      f();
     } catch (e) {
       ev.error(uuid, e);
     }
+  };
+  for (const { uuid } of dirs.list(['run'])) {
+    guard(uuid, () => {
+      if (dirs.state(uuid).state === 'exited' && moveLocked(dirs, uuid, 'run', 'exited-garbage')) ev.marked(`moving pod "${uuid}" to garbage`);
+    });
+  }
+  for (const { uuid } of dirs.list(['prepare'])) {
+    guard(uuid, () => {
+      if (dirs.state(uuid).state === 'aborted prepare' && moveLocked(dirs, uuid, 'prepare', 'garbage')) ev.marked(`moving failed prepare "${uuid}" to garbage`);
+    });
   }
   if (opts.markOnly) return;
-  // 2. sweep: garbage now, exited garbage after the grace period
-  for (const { uuid, dir } of dirs.list(['exited-garbage', 'garbage'])) {
-    try {
-      if (dir === 'exited-garbage' && ageMs(dirs.podPath(dir, uuid), now) <= opts.gracePeriodMs) continue;
-      if (deletePod(dirs, uuid, dir as 'exited-garbage' | 'garbage')) ev.collected(uuid);
-    } catch (e) {
-      ev.error(uuid, e);
-    }
+  for (const { uuid } of dirs.list(['prepared'])) {
+    guard(uuid, () => {
+      // ctime: when the pod became prepared (the rename)
+      if (ageMs(dirs.podPath('prepared', uuid), opts.now ?? Date.now()) >= opts.expirePreparedMs && moveLocked(dirs, uuid, 'prepared', 'garbage')) {
+        ev.marked(`moving expired prepared pod "${uuid}" to garbage`);
+      }
+    });
   }
-  // 3. embryos nobody holds are leftovers of a crash before the first rename
+  for (const { uuid } of dirs.list(['exited-garbage'])) {
+    guard(uuid, () => {
+      // ctime: when the pod was marked, so the grace period counts from the marking
+      if (opts.gracePeriodMs > 0 && ageMs(dirs.podPath('exited-garbage', uuid), opts.now ?? Date.now()) < opts.gracePeriodMs) ev.kept(uuid);
+      else if (deletePod(dirs, uuid, 'exited-garbage')) ev.collected(uuid);
+    });
+  }
+  for (const { uuid } of dirs.list(['garbage'])) {
+    guard(uuid, () => {
+      if (deletePod(dirs, uuid, 'garbage')) ev.collected(uuid);
+    });
+  }
+  // embryos nobody holds are leftovers of a crash before the first rename
   for (const { uuid } of dirs.list(['embryo'])) {
-    const p = dirs.podPath('embryo', uuid);
-    const lock = FileLock.tryDir(p, true);
-    if (!lock) continue;
-    try {
-      fs.rmSync(p, { recursive: true, force: true });
-    } finally {
-      lock.release();
-    }
+    guard(uuid, () => {
+      const p = dirs.podPath('embryo', uuid);
+      const lock = FileLock.tryDir(p, true);
+      if (!lock) return;
+      try {
+        fs.rmSync(p, { recursive: true, force: true });
+      } finally {
+        lock.release();
+      }
+    });
   }
 }
 

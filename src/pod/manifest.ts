@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import { RktError } from '../errors';
 import type { App, ImageManifest } from '../schema/image-manifest';
 import type { Isolator } from '../schema/isolators';
-import type { PodManifest, RuntimeApp } from '../schema/pod-manifest';
+import { checkVolume, parsePodManifest, type PodManifest, type RuntimeApp, type Volume } from '../schema/pod-manifest';
+import { Checker } from '../schema/validate';
 import { isEnvName, parseQuantity, quantityError, sanitizeACName, acNameError } from '../schema/types';
 import type { AppArgs } from './run-args';
 
@@ -147,12 +148,68 @@ export function buildRuntimeApp(r: ResolvedApp, pod: PodEnvOptions, uid = 0, gid
   return rt;
 }
 
-export function buildPodManifest(apps: ResolvedApp[], pod: PodEnvOptions): PodManifest {
+/** `--pod-manifest=FILE`: read and validated here, its images resolved against the store later. */
+export function readPodManifestFile(file: string): PodManifest {
+  let text: Buffer;
+  try {
+    text = fs.readFileSync(file);
+  } catch (e) {
+    throw new RktError('EUSAGE', `cannot read pod manifest ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  const pm = parsePodManifest(text);
+  if (pm.apps.length === 0) throw new RktError('EMANIFEST', `invalid pod manifest: apps: at least one app is required`);
+  pm.apps.forEach((a, i) => {
+    if (!a.image.id) throw new RktError('EMANIFEST', `invalid pod manifest: apps[${i}].image.id: required to run the app "${a.name}"`);
+  });
+  return pm;
+}
+
+const VOLUME_KEYS: Record<string, 'string' | 'bool' | 'int'> = { kind: 'string', source: 'string', readOnly: 'bool', recursive: 'bool', mode: 'string', uid: 'int', gid: 'int' };
+
+/** `--volume NAME,kind=host,source=/p[,readOnly=true][,recursive=false]` or `NAME,kind=empty[,mode=..,uid=..,gid=..]` (types.VolumeFromString). */
+export function parseVolumeFlag(flag: string): Volume {
+  const [name, ...pairs] = flag.split(',');
+  const raw: Record<string, unknown> = { name };
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    const k = eq < 0 ? p : p.slice(0, eq);
+    const v = eq < 0 ? '' : p.slice(eq + 1);
+    const kind = VOLUME_KEYS[k];
+    if (!kind) throw new RktError('EUSAGE', `invalid argument "${flag}" for "--volume" flag: unknown volume parameter "${k}"`);
+    if (kind === 'bool') {
+      if (!['true', 'false'].includes(v)) throw new RktError('EUSAGE', `invalid argument "${flag}" for "--volume" flag: ${k} must be true or false`);
+      raw[k] = v === 'true';
+    } else if (kind === 'int') {
+      if (!/^\d+$/.test(v)) throw new RktError('EUSAGE', `invalid argument "${flag}" for "--volume" flag: ${k} must be a number`);
+      raw[k] = Number(v);
+    } else raw[k] = v;
+  }
+  return checkVolume(new Checker(`invalid argument "${flag}" for "--volume" flag`, 'EUSAGE'), 'volume', raw);
+}
+
+export function checkVolumeNames(volumes: Volume[]): void {
+  const seen = new Set<string>();
+  for (const v of volumes) {
+    if (seen.has(v.name)) throw new RktError('EUSAGE', `duplicate volume name "${v.name}"`);
+    seen.add(v.name);
+  }
+}
+
+export function buildPodManifest(apps: ResolvedApp[], pod: PodEnvOptions, volumes: Volume[] = []): PodManifest {
   const runtimeApps = apps.map((r) => buildRuntimeApp(r, pod));
   const names = new Set<string>();
   for (const a of runtimeApps) {
     if (names.has(a.name)) throw new RktError('EUSAGE', `error: multiple apps with name ${a.name}: use --name to set distinct names`);
     names.add(a.name);
   }
-  return { acVersion: POD_AC_VERSION, acKind: 'PodManifest', apps: runtimeApps, volumes: [], isolators: [], annotations: [], ports: [] };
+  checkVolumeNames(volumes);
+  return {
+    acVersion: POD_AC_VERSION,
+    acKind: 'PodManifest',
+    apps: runtimeApps,
+    volumes,
+    isolators: [],
+    annotations: [{ name: 'coreos.com/rkt/stage1/mutable', value: 'false' }],
+    ports: [],
+  };
 }

@@ -16,10 +16,13 @@ import { selectStage1, type Stage1Flags } from '../stage1/select';
 import { buildPodManifest, type PodEnvOptions, type ResolvedApp } from './manifest';
 import { NewPod, PodDirs } from './pods';
 import type { AppArgs } from './run-args';
-import { serializePodManifest, type PodManifest } from '../schema/pod-manifest';
+import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
 
 export interface PrepareOptions {
   apps: AppArgs[];
+  /** --pod-manifest: used as given, its images from the store only */
+  podManifest?: PodManifest;
+  volumes?: Volume[];
   env: PodEnvOptions;
   stage1: Stage1Flags;
   config: RktConfig;
@@ -65,21 +68,29 @@ async function materialize(treeRootfs: string, target: string, overlayDirs: { up
 }
 
 export async function preparePod(store: ImageStore, opts: PrepareOptions): Promise<PreparedPod> {
-  if (opts.apps.length === 0) throw new RktError('EUSAGE', 'must provide at least one image or specify the pod manifest');
+  if (opts.apps.length === 0 && !opts.podManifest) throw new RktError('EUSAGE', 'must provide at least one image or specify the pod manifest');
   const trees = new TreeStore(store);
   const stage1Key = await selectStage1(store, opts.stage1, opts.config, opts.log);
-  const resolved: ResolvedApp[] = [];
-  for (const a of opts.apps) {
-    const key = await fetchImage(store, a.image, {
-      insecureImage: opts.insecureImage,
-      pullPolicy: opts.pullPolicy,
-      signature: a.signature,
-      renderTree: false,
-      log: opts.log,
-    });
-    resolved.push({ args: a, key, manifest: store.readManifest(key) });
+  let resolved: { key: string }[];
+  let manifest: PodManifest;
+  if (opts.podManifest) {
+    manifest = await resolvePodManifest(store, opts.podManifest);
+    resolved = manifest.apps.map((a) => ({ key: a.image.id as string }));
+  } else {
+    const apps: ResolvedApp[] = [];
+    for (const a of opts.apps) {
+      const key = await fetchImage(store, a.image, {
+        insecureImage: opts.insecureImage,
+        pullPolicy: opts.pullPolicy,
+        signature: a.signature,
+        renderTree: false,
+        log: opts.log,
+      });
+      apps.push({ args: a, key, manifest: store.readManifest(key) });
+    }
+    manifest = buildPodManifest(apps, opts.env, opts.volumes);
+    resolved = apps;
   }
-  const manifest = buildPodManifest(resolved, opts.env);
   const overlay = useOverlay(store, opts.noOverlay, opts.warn);
 
   const dirs = new PodDirs(store.layout.podsDir);
@@ -130,6 +141,31 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
   }
   const stage1Manifest = JSON.parse(fs.readFileSync(path.join(pod.path, 'stage1', 'manifest'), 'utf8'));
   return { pod, manifest, stage1Manifest };
+}
+
+/**
+ * A user's pod manifest (rkt's --pod-manifest): every image must already be in the store, and every
+ * app needs an app section, its own or its image's; image IDs are completed to full keys.
+ */
+export async function resolvePodManifest(store: ImageStore, given: PodManifest): Promise<PodManifest> {
+  const pm: PodManifest = JSON.parse(JSON.stringify(given));
+  for (const a of pm.apps) {
+    let key: string;
+    try {
+      key = await store.resolveKey(a.image.id as string);
+    } catch (e) {
+      throw new RktError('ENOTFOUND', `app "${a.name}": image ${a.image.id} is not in the store (rkt does not fetch for --pod-manifest): ${(e as Error).message}`);
+    }
+    const im = store.readManifest(key);
+    a.image.id = key;
+    a.image.name ??= im.name;
+    if (!a.app) {
+      if (!im.app) throw new RktError('EMANIFEST', `app "${a.name}": no app section in the pod manifest or the image manifest`);
+      a.app = JSON.parse(JSON.stringify(im.app));
+    }
+    if (!a.app!.exec || a.app!.exec.length === 0) throw new RktError('EMANIFEST', `app "${a.name}": the app section has no exec`);
+  }
+  return pm;
 }
 
 /** Every mount point below `dir`, deepest first (from /proc/self/mountinfo). */

@@ -75,6 +75,19 @@ fn main() {
                 let _ = std::io::stdin().read_to_string(&mut s);
                 println!("Received text: {}", s.trim_end());
             }
+            // `stat:PATH=KIND MODE` (mode in octal, with the file-type bits dropped) or `missing`.
+            "--stat" => {
+                use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+                match std::fs::symlink_metadata(v()) {
+                    Ok(m) => {
+                        let t = m.file_type();
+                        let kind = if t.is_symlink() { "symlink" } else if t.is_dir() { "dir" } else if t.is_char_device() { "char" } else if t.is_block_device() { "block" } else { "file" };
+                        println!("stat:{}={kind} {:o}", v(), m.permissions().mode() & 0o7777);
+                    }
+                    Err(_) => println!("stat:{}=missing", v()),
+                }
+            }
+            "--readlink" => println!("link:{}={}", v(), std::fs::read_link(v()).map(|p| p.display().to_string()).unwrap_or_default()),
             "--sleep" => std::thread::sleep(std::time::Duration::from_millis(v().parse().unwrap_or(1000))),
             _ => {
                 eprintln!("rkt-inspect: unknown flag {a}");

@@ -1,0 +1,333 @@
+/**
+ * Real pods, as root: what an app sees inside (filesystems, devices, name resolution, protected
+ * paths), event handlers, capabilities and groups, overlay and --no-overlay, --pod-manifest,
+ * `status --wait`, and crashes (kill -9 of rkt while preparing, of stage1 while running) that
+ * `rkt gc` must clean up, leaving no mount and no process behind.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { aciEntries, exampleRootfs, inspectBinaryPath, manifestFor, writeAci } from '../../scripts/fixtures/aci';
+import { RktContext } from './harness';
+
+const inspect = fs.readFileSync(inspectBinaryPath());
+
+function kv(out: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const l of out.split('\n')) {
+    const eq = l.indexOf('=');
+    if (eq > 0) m.set(l.slice(0, eq), l.slice(eq + 1));
+  }
+  return m;
+}
+
+/** Mount points under `dir` in the host's mount namespace. */
+function mountsUnder(dir: string): string[] {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m && m.startsWith(dir + '/'));
+}
+
+/** Host processes whose command line contains `marker`. */
+function processesWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) out.push(Number(p));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+function podEntries(ctx: RktContext): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const s of ['embryo', 'prepare', 'prepared', 'run', 'exited-garbage', 'garbage']) {
+    try {
+      out[s] = fs.readdirSync(path.join(ctx.dataDir, 'pods', s));
+    } catch {
+      out[s] = [];
+    }
+  }
+  return out;
+}
+
+describe('inside a pod', () => {
+  const ctx = new RktContext('rkt-pod-');
+  let image: string;
+  let withHosts: string;
+  let handlers: string;
+  let imageId: string;
+  before(async () => {
+    image = ctx.path('inspect.aci');
+    await writeAci(image, aciEntries(manifestFor('example.com/inspect', { version: '0.1.0' }), exampleRootfs(inspect)));
+    imageId = ctx.ok(['fetch', '--insecure-options=image', image]).trim();
+    withHosts = ctx.path('hosts.aci');
+    await writeAci(
+      withHosts,
+      aciEntries(manifestFor('example.com/with-hosts', { version: '0.1.0' }), [...exampleRootfs(inspect), { name: 'etc/hosts', data: '10.9.9.9 image-own-hosts\n' }]),
+    );
+    handlers = ctx.path('handlers.aci');
+    const hm = manifestFor('example.com/handlers', { version: '0.1.0' });
+    Object.assign(hm.app as object, {
+      exec: ['/inspect', '--read-file=/prestart', '--stat=/poststop'],
+      eventHandlers: [
+        { name: 'pre-start', exec: ['/inspect', '--write-file=/prestart:pre-start ran', '--print-user'] },
+        { name: 'post-stop', exec: ['/inspect', '--write-file=/poststop:post-stop ran'] },
+      ],
+      user: '1000',
+      group: '100',
+    });
+    await writeAci(handlers, aciEntries(hm, exampleRootfs(inspect)));
+  });
+  after(() => ctx.cleanup());
+
+  const run = (args: string[], global: string[] = []) => ctx.run(['--insecure-options=image', ...global, 'run', ...args]);
+
+  it('mounts /proc, a read-only /sys, /dev with its nodes, devpts, /dev/shm, /tmp and /etc files', () => {
+    const uuidFile = ctx.path('uuid-fs');
+    const stats = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/shm', '/tmp', '/proc/kallsyms'].map((p) => `--stat=${p}`);
+    const r = run([
+      `--uuid-file-save=${uuidFile}`,
+      '--dns=10.1.2.3',
+      '--dns-search=example.test',
+      image,
+      '--exec=/inspect',
+      '--',
+      '--print-mounts',
+      ...stats,
+      '--readlink=/dev/ptmx',
+      '--readlink=/etc/mtab',
+      '--read-file=/etc/hostname',
+      '--read-file=/etc/hosts',
+      '--read-file=/etc/resolv.conf',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const uuid = fs.readFileSync(uuidFile, 'utf8');
+    const mounts = r.stdout.split('\n').map((l) => l.split(' '));
+    const mount = (target: string) => mounts.find((m) => m[1] === target);
+    assert.equal(mount('/proc')?.[2], 'proc');
+    assert.equal(mount('/sys')?.[2], 'sysfs');
+    assert.match(mount('/sys')?.[3] ?? '', /^ro,/, '/sys is read-only');
+    assert.equal(mount('/dev/pts')?.[2], 'devpts');
+    assert.equal(mount('/dev/shm')?.[2], 'tmpfs');
+    const facts = kv(r.stdout);
+    for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) assert.match(facts.get(`stat:/dev/${d}`) ?? '', /^char /, `/dev/${d} is a character device`);
+    assert.equal(facts.get('stat:/dev/shm'), 'dir 1777');
+    assert.equal(facts.get('stat:/tmp'), 'dir 1777');
+    assert.equal(facts.get('link:/dev/ptmx'), 'pts/ptmx');
+    assert.equal(facts.get('link:/etc/mtab'), '../proc/self/mounts');
+    assert.match(r.stdout, new RegExp(`<<<rkt-${uuid}\\n>>>`), '/etc/hostname holds the pod hostname');
+    assert.match(r.stdout, new RegExp(`127\\.0\\.0\\.1[^\\n]*rkt-${uuid}`), 'the fallback /etc/hosts names the pod');
+    assert.match(r.stdout, /nameserver 10\.1\.2\.3\nsearch example\.test/);
+    // protected kernel paths (those this kernel has): read-only or hidden
+    assert.match(mount('/proc/sys/kernel/core_pattern')?.[3] ?? '', /^ro,/, '/proc/sys/kernel/core_pattern is read-only');
+    assert.match(mount('/sys/devices')?.[3] ?? '', /^ro,/, '/sys/devices is read-only');
+    assert.equal(mount('/sys/firmware')?.[2], 'tmpfs', '/sys/firmware is hidden under an empty tmpfs');
+    assert.match(facts.get('stat:/proc/kallsyms') ?? '', /^char /, '/proc/kallsyms is masked by /dev/null');
+  });
+
+  it('gives no resolv.conf without --dns, keeps an image /etc/hosts, and opens protected paths with --insecure-options=paths', () => {
+    const r = ctx.run(['--insecure-options=image,paths', 'run', withHosts, '--exec=/inspect', '--', '--stat=/etc/resolv.conf', '--read-file=/etc/hosts', '--print-mounts']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(kv(r.stdout).get('stat:/etc/resolv.conf'), 'missing');
+    assert.match(r.stdout, /<<<10\.9\.9\.9 image-own-hosts\n>>>/);
+    const targets = r.stdout.split('\n').map((l) => l.split(' ')[1]);
+    for (const p of ['/proc/sys/kernel/core_pattern', '/sys/devices', '/sys/firmware', '/proc/kallsyms']) assert.ok(!targets.includes(p), `${p} is not protected with --insecure-options=paths`);
+    const ro = run([image, '--exec=/inspect', '--', '--write-file=/proc/sys/kernel/core_pattern:core']);
+    assert.notEqual(ro.code, 0, 'writing a protected path fails without --insecure-options=paths');
+    assert.match(ro.stdout, /cannot write \/proc\/sys\/kernel\/core_pattern: Read-only file system/);
+  });
+
+  it('runs pre-start before the app and post-stop after it, as root', () => {
+    const uuidFile = ctx.path('uuid-handlers');
+    const r = run([`--uuid-file-save=${uuidFile}`, handlers]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /uid=0 gid=0 euid=0/, 'the pre-start handler runs as root');
+    assert.match(r.stdout, /<<<pre-start ran>>>/, 'the app sees what pre-start wrote');
+    assert.equal(kv(r.stdout).get('stat:/poststop'), 'missing', 'post-stop has not run while the app runs');
+    const uuid = fs.readFileSync(uuidFile, 'utf8');
+    // the overlay upper dir (the merged view stays mounted until gc)
+    const written = ctx.files(`pods/run/${uuid}`).filter((f) => f.startsWith('overlay/') && f.endsWith('/poststop'));
+    assert.equal(written.length, 1, 'post-stop wrote its file into the app rootfs');
+    assert.equal(fs.readFileSync(path.join(ctx.dataDir, 'pods', 'run', uuid, written[0]), 'utf8'), 'post-stop ran');
+  });
+
+  it('applies --caps-retain, --caps-remove, --supplementary-gids and --working-dir', () => {
+    const bnd = (out: string) => BigInt('0x' + (kv(out).get('CapBnd') ?? 'x'));
+    const CHOWN = 1n << 0n;
+    const NET_BIND = 1n << 10n;
+    const retain = run([image, '--caps-retain=CAP_CHOWN,CAP_NET_BIND_SERVICE', '--exec=/inspect', '--', '--print-caps']);
+    assert.equal(retain.code, 0, retain.stderr);
+    assert.equal(bnd(retain.stdout), CHOWN | NET_BIND);
+    const remove = run([image, '--caps-remove=CAP_CHOWN', '--exec=/inspect', '--', '--print-caps']);
+    assert.equal(bnd(remove.stdout) & CHOWN, 0n);
+    assert.equal(bnd(remove.stdout) & NET_BIND, NET_BIND);
+    const both = run([image, '--caps-retain=CAP_CHOWN', '--caps-remove=CAP_KILL']);
+    assert.equal(both.code, 254);
+    assert.match(both.stderr, /cannot use both --caps-retain and --caps-remove on the same image/);
+    const groups = run([image, '--user=1000', '--supplementary-gids=10,20', '--working-dir=/tmp', '--exec=/inspect', '--', '--print-groups', '--print-cwd', '--print-user']);
+    assert.equal(groups.code, 0, groups.stderr);
+    assert.deepEqual(kv(groups.stdout).get('groups')?.split(',').sort(), ['10', '20']);
+    assert.equal(kv(groups.stdout).get('cwd'), '/tmp');
+    assert.match(groups.stdout, /uid=1000 gid=0 euid=1000/);
+    const noWd = run([image, '--working-dir=/no/such/dir', '--exec=/inspect']);
+    assert.notEqual(noWd.code, 0);
+    assert.match(noWd.stderr, /\/no\/such\/dir/);
+  });
+
+  it('keeps app writes in the pod: overlay upper dir, or a copy with --no-overlay', () => {
+    const tree = () => ctx.files('cas/tree').filter((f) => f.endsWith('/written'));
+    for (const noOverlay of [false, true]) {
+      const uuidFile = ctx.path(`uuid-ov-${noOverlay}`);
+      const r = run([`--uuid-file-save=${uuidFile}`, ...(noOverlay ? ['--no-overlay'] : []), image, '--exec=/inspect', '--', '--write-file=/written:data', '--print-mounts']);
+      assert.equal(r.code, 0, r.stderr);
+      const uuid = fs.readFileSync(uuidFile, 'utf8');
+      const podDir = path.join(ctx.dataDir, 'pods', 'run', uuid);
+      const root = r.stdout.split('\n').find((l) => l.split(' ')[1] === '/');
+      const fstype = root?.split(' ')[2];
+      if (noOverlay) assert.notEqual(fstype, 'overlay', 'a copied app root is no overlay');
+      else assert.equal(fstype, 'overlay', 'the app root is an overlay of the tree store');
+      const files = ctx.files(`pods/run/${uuid}`).filter((f) => f.endsWith('/written'));
+      if (noOverlay) assert.deepEqual(files, ['stage1/rootfs/opt/stage2/inspect/rootfs/written']);
+      else assert.deepEqual(files.filter((f) => f.startsWith('overlay/')), [`overlay/${fs.readFileSync(path.join(podDir, 'appsinfo', 'inspect', 'treeStoreID'), 'utf8')}/upper/inspect/written`]);
+      assert.equal(fs.existsSync(path.join(podDir, 'overlay-prepared')), !noOverlay);
+      assert.deepEqual(tree(), [], 'the tree store is never written by an app');
+    }
+  });
+
+  it('runs and prepares a --pod-manifest, refusing conflicting flags and unknown images', () => {
+    const pm = (apps: unknown[]) => {
+      const f = ctx.path(`pm-${Math.random().toString(16).slice(2)}.json`);
+      fs.writeFileSync(f, JSON.stringify({ acVersion: '0.8.11', acKind: 'PodManifest', apps }));
+      return f;
+    };
+    const good = pm([{ name: 'from-pm', image: { id: imageId }, app: { exec: ['/inspect', '--print-msg=hello from the pod manifest', '--print-env=AC_APP_NAME'], user: '0', group: '0' } }]);
+    const r = ctx.run(['run', `--pod-manifest=${good}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /hello from the pod manifest/);
+    assert.equal(kv(r.stdout).get('AC_APP_NAME'), 'from-pm');
+    const imageApp = pm([{ name: 'image-app', image: { id: imageId.slice(0, 20) } }]);
+    const uuid = ctx.ok(['prepare', `--pod-manifest=${imageApp}`]).trim();
+    const cat = JSON.parse(ctx.ok(['cat-manifest', uuid]));
+    assert.deepEqual(cat.apps[0].app.exec, ['/inspect'], "the image's app section is used when the pod manifest has none");
+    assert.match(cat.apps[0].image.id, /^sha512-[0-9a-f]{64}$/);
+    for (const extra of [[image], ['--set-env=A=1'], ['--volume=v,kind=empty'], ['--inherit-env'], ['--pull-policy=update']]) {
+      const c = ctx.run(['--insecure-options=image', 'run', `--pod-manifest=${good}`, ...extra.filter((x) => x.startsWith('--')), ...extra.filter((x) => !x.startsWith('--'))]);
+      assert.equal(c.code, 254, extra.join());
+      assert.match(c.stderr, /conflicting flags set with --pod-manifest \(see --help\)/);
+    }
+    const before = podEntries(ctx);
+    const unknown = ctx.run(['run', `--pod-manifest=${pm([{ name: 'x', image: { id: 'sha512-' + 'ab'.repeat(32) }, app: { exec: ['/inspect'], user: '0', group: '0' } }])}`]);
+    assert.equal(unknown.code, 254);
+    assert.match(unknown.stderr, /is not in the store/);
+    const bad = ctx.run(['run', `--pod-manifest=${pm([{ name: 'Bad_Name', image: { id: imageId } }])}`]);
+    assert.equal(bad.code, 254);
+    assert.match(bad.stderr, /invalid pod manifest: apps\[0\]\.name/);
+    const missing = ctx.run(['run', '--pod-manifest=/no/such/manifest.json']);
+    assert.equal(missing.code, 254);
+    assert.match(missing.stderr, /cannot read pod manifest \/no\/such\/manifest\.json/);
+    assert.deepEqual(podEntries(ctx), before, 'no pod is created for a bad pod manifest');
+  });
+
+  it('status --wait-ready and --wait follow a running pod to its end', async () => {
+    const uuidFile = ctx.path('uuid-wait');
+    const p = ctx.spawn(['--insecure-options=image', 'run', `--uuid-file-save=${uuidFile}`, image, '--exec=/inspect', '--', '--sleep=1500']);
+    const closed = new Promise<number | null>((r) => p.on('close', (c) => r(c)));
+    await waitFor(() => fs.existsSync(uuidFile), 20_000, 'the uuid file');
+    const uuid = fs.readFileSync(uuidFile, 'utf8');
+    const ready = ctx.run(['status', '--wait-ready=20s', uuid]);
+    assert.equal(ready.code, 0, ready.stderr);
+    assert.equal(kv(ready.stdout).get('state'), 'running');
+    assert.match(kv(ready.stdout).get('pid') ?? '', /^\d+$/);
+    const done = ctx.run(['status', '--wait=20s', uuid]);
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(kv(done.stdout).get('state'), 'exited');
+    assert.equal(kv(done.stdout).get('app-inspect'), '0');
+    assert.equal(await closed, 0);
+  });
+});
+
+describe('crashes leave pods that gc collects', () => {
+  const ctx = new RktContext('rkt-crash-');
+  let image: string;
+  before(async () => {
+    image = ctx.path('inspect.aci');
+    await writeAci(image, aciEntries(manifestFor('example.com/inspect', { version: '0.1.0' }), exampleRootfs(inspect)));
+    ctx.ok(['fetch', '--insecure-options=image', image]);
+    // one pod run first, so the stage1 and app trees are rendered and later prepares are quick
+    ctx.ok(['--insecure-options=image', 'run', image]);
+    ctx.ok(['gc', '--grace-period=0s']);
+  });
+  after(() => ctx.cleanup());
+
+  it('kill -9 of rkt at any point of a prepare: gc collects every pod and leaves no mount', async () => {
+    for (const delay of [0, 40, 80, 120, 160, 200, 260, 320, 400, 600]) {
+      const p = ctx.spawn(['--insecure-options=image', 'prepare', image]);
+      const closed = new Promise((r) => p.on('close', r));
+      await sleep(delay);
+      p.kill('SIGKILL');
+      await closed;
+    }
+    const gc = ctx.run(['gc', '--grace-period=0s', '--expire-prepared=0s']);
+    assert.equal(gc.code, 0, gc.stderr);
+    const left = podEntries(ctx);
+    for (const [state, uuids] of Object.entries(left)) assert.deepEqual(uuids, [], `pods left in ${state}`);
+    assert.deepEqual(mountsUnder(ctx.dataDir), [], 'no mount left under the data dir');
+    assert.equal(ctx.ok(['list', '--no-legend']), '');
+    // and the store still works
+    const again = ctx.run(['--insecure-options=image', 'run', image, '--exec=/inspect', '--', '--print-msg=still fine']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /still fine/);
+  });
+
+  it('kill -9 of a running stage1: the apps die, list shows exited, gc removes every mount', async () => {
+    const uuidFile = ctx.path('uuid-kill');
+    const marker = `--print-msg=kill-me-${process.pid}`;
+    const p = ctx.spawn(['--insecure-options=image', 'run', `--uuid-file-save=${uuidFile}`, image, '--exec=/inspect', '--', marker, '--sleep=60000']);
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    const closed = new Promise((r) => p.on('close', r));
+    await waitFor(() => out.includes('kill-me'), 20_000, 'the app to start');
+    const uuid = fs.readFileSync(uuidFile, 'utf8');
+    assert.ok(mountsUnder(ctx.dataDir).length > 0, 'a running pod has its rootfs overlays mounted');
+    assert.ok(processesWith(marker).length > 0, 'the app runs');
+    // `rkt run` has become stage1 by execve: this pid is stage1's
+    assert.match(fs.readlinkSync(`/proc/${p.pid}/exe`), /stage1\/rootfs\/init$/);
+    p.kill('SIGKILL');
+    await closed;
+    await waitFor(() => processesWith(marker).length === 0, 10_000, 'the app to die with its pod');
+    const list = ctx.ok(['list', '--no-legend']);
+    assert.match(list, new RegExp(`^${uuid.slice(0, 8)}\\tinspect\\t[^\\t]+\\texited\\t`, 'm'));
+    const gc = ctx.run(['gc', '--grace-period=0s']);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stdout, new RegExp(`Garbage collecting pod "${uuid}"`));
+    assert.deepEqual(mountsUnder(ctx.dataDir), [], 'no mount left under the data dir');
+    assert.deepEqual(podEntries(ctx).run, []);
+  });
+
+  it('a finished pod leaves only its overlays, and gc leaves nothing', () => {
+    const marker = `--print-msg=clean-${process.pid}`;
+    const r = ctx.run(['--insecure-options=image', 'run', image, '--exec=/inspect', '--', marker]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(processesWith(marker), [], 'no process of the pod is left');
+    for (const m of mountsUnder(ctx.dataDir)) assert.match(m, /\/pods\/run\/[0-9a-f-]{36}\/stage1\/rootfs(\/opt\/stage2\/[^/]+\/rootfs)?$/, `only rootfs overlays stay mounted: ${m}`);
+    ctx.ok(['gc', '--grace-period=0s']);
+    assert.deepEqual(mountsUnder(ctx.dataDir), []);
+  });
+});
