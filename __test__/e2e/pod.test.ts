@@ -331,3 +331,29 @@ describe('crashes leave pods that gc collects', () => {
     assert.deepEqual(mountsUnder(ctx.dataDir), []);
   });
 });
+
+describe('a data dir without overlay support', () => {
+  const ctx = new RktContext('rkt-noovl-');
+  before(() => {
+    // overlayfs cannot be an overlay upper dir: a data dir inside one makes rkt fall back to copies
+    for (const d of ['l', 'u', 'w']) fs.mkdirSync(ctx.path('ovl', d), { recursive: true });
+    fs.mkdirSync(ctx.dataDir, { recursive: true });
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const m = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${ctx.path('ovl', 'l')},upperdir=${ctx.path('ovl', 'u')},workdir=${ctx.path('ovl', 'w')}`, ctx.dataDir], { encoding: 'utf8' });
+    assert.equal(m.status, 0, m.stderr);
+  });
+  after(() => ctx.cleanup());
+
+  it("falls back to copying with rkt's warning, and the pod still runs", async () => {
+    const image = ctx.path('inspect.aci');
+    await writeAci(image, aciEntries(manifestFor('example.com/inspect', { version: '0.1.0' }), exampleRootfs(inspect)));
+    const uuidFile = ctx.path('uuid');
+    const r = ctx.run(['--insecure-options=image', 'run', `--uuid-file-save=${uuidFile}`, image, '--exec=/inspect', '--', '--print-msg=copied']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^run: disabling overlay support: "[^"]+"$/m);
+    assert.match(r.stdout, /copied/);
+    const podDir = path.join(ctx.dataDir, 'pods', 'run', fs.readFileSync(uuidFile, 'utf8'));
+    assert.equal(fs.existsSync(path.join(podDir, 'overlay-prepared')), false);
+    assert.deepEqual(mountsUnder(podDir), [], 'nothing is mounted for a copied pod');
+  });
+});

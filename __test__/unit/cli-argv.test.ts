@@ -64,3 +64,9 @@ test('help detection', () => {
   assert.equal(norm('run', 'img', '--', '-h').help, false);
   assert.equal(norm('fetch', 'X').help, false);
 });
+
+test('--name=value with digits in the name is split for clipanion, never after --', () => {
+  assert.deepEqual(norm('run', '--stage1-path=/s.aci', 'IMG', '--exec=/x').argv, ['run', '--stage1-path', '/s.aci', 'IMG', '--exec=/x']);
+  assert.deepEqual(norm('--stage1-name=a:b', 'run', 'IMG').argv, ['run', '--stage1-name', 'a:b', 'IMG']);
+  assert.deepEqual(norm('run', 'IMG', '--', '--stage1-path=/s.aci').argv, ['run', 'IMG', '--', '--stage1-path=/s.aci']);
+});

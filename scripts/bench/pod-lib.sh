@@ -17,12 +17,16 @@ need_pkgs() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The CLI under test. Point RKT_BIN at a copy of the build (bin/ dist/ native/ package.json and a
+# node_modules link) to measure while someone else rebuilds dist/ under bin/rkt.
+RKT_BIN=${RKT_BIN:-$PWD/bin/rkt}
+
 # new_work NAME: $work, a fresh temp dir holding the data dir and both config dirs; $RKT, the CLI
 # with those global flags (a plain string, so hyperfine can run it without a shell).
 new_work() {
   work=$(mktemp -d "$BENCH_DIR/rkt-bench-$1.XXXXXX")
   mkdir -p "$work/local" "$work/system"
-  RKT="node $PWD/bin/rkt --dir=$work/data --local-config=$work/local --system-config=$work/system"
+  RKT="node $RKT_BIN --dir=$work/data --local-config=$work/local --system-config=$work/system"
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
 }
@@ -78,7 +82,7 @@ median_ms() {
     local args=(-N --style none --warmup 1 --runs "$runs" --export-json "$work/hyperfine.json")
     [ -n "$prep" ] && args+=(--prepare "$prep")
     # Its warnings (outliers on this shared VM) go to a file, shown only if a run fails.
-    hyperfine "${args[@]}" "$cmd" >/dev/null 2>"$work/hyperfine.err" || { cat "$work/hyperfine.err" >&2; return 1; }
+    hyperfine "${args[@]}" "$cmd" >/dev/null 2>"$work/hyperfine.err" || { echo "bench: failed: $cmd" >&2; cat "$work/hyperfine.err" >&2; return 1; }
     node -e 'console.log((require(process.argv[1]).results[0].median * 1000).toFixed(2))' "$work/hyperfine.json"
   else
     for ((i = 0; i <= runs; i++)); do

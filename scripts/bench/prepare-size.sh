@@ -3,8 +3,8 @@
 # overlay it only mounts the rendered tree, so it must stay flat (--no-overlay copies, for contrast).
 # Then one running pod: RSS of the stage1 processes, no Node process left, host mounts.
 set -euo pipefail
+RUNS=${RUNS:-5} # before lib.sh, whose default is 3
 source "$(dirname "$0")/pod-lib.sh"
-RUNS=${RUNS:-5}
 SIZES=${SIZES:-10 100 1024}
 need_pkgs hyperfine
 new_work prepare-size
@@ -14,7 +14,7 @@ pods=$work/data/pods
 printf '%s gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1\n' "$RKT" >"$work/gc.sh"
 
 echo "rkt prepare, median of $RUNS runs (image fetched and rendered before)"
-printf '  %-10s %12s %16s\n' "file data" "prepare" "--no-overlay (1 run)"
+printf '  %-10s %12s %20s\n' "file data" "prepare" "--no-overlay (1 run)"
 for mib in $SIZES; do
   d=$work/img-$mib
   mkdir -p "$d"/rootfs/{bin,etc,tmp,data}
@@ -32,7 +32,7 @@ for mib in $SIZES; do
 
   t=$(median_ms "$RUNS" "bash $work/gc.sh" "$RKT prepare $img")
   copy=$(median_ms 1 "bash $work/gc.sh" "$RKT prepare --no-overlay $img")
-  printf '  %6s MiB %9s ms %13s ms\n' "$mib" "$t" "$copy"
+  printf '  %6s MiB %9s ms %17s ms\n' "$mib" "$t" "$copy"
 done
 bash "$work/gc.sh"
 

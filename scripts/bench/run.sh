@@ -2,8 +2,8 @@
 # End to end `rkt run` of /bin/true in a cached busybox image, against `node -e 0` (the floor of
 # any Node CLI) and systemd-nspawn on the same rootfs. "Our own work" is rkt run minus node -e 0.
 set -euo pipefail
+RUNS=${RUNS:-30} # before lib.sh, whose default is 3
 source "$(dirname "$0")/pod-lib.sh"
-RUNS=${RUNS:-30}
 need_pkgs hyperfine busybox-static systemd-container
 new_work run
 

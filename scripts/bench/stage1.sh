@@ -2,8 +2,8 @@
 # stage1 alone (no Node): a prepared pod's stage1/rootfs/init run the way `rkt run-prepared` execs
 # it, against `crun run` and `runc run` of an OCI bundle on the same busybox rootfs, all /bin/true.
 set -euo pipefail
+RUNS=${RUNS:-30} # before lib.sh, whose default is 3
 source "$(dirname "$0")/pod-lib.sh"
-RUNS=${RUNS:-30}
 need_pkgs hyperfine busybox-static runc crun
 new_work stage1
 pods=$work/data/pods

@@ -81,6 +81,15 @@ export interface NormalizedArgv {
   helpBeforeArgs: boolean;
 }
 
+/**
+ * clipanion only splits `--name=value` when the name is letters and dashes, so `--stage1-path=X`
+ * would reach the command unsplit: hand it over as `--stage1-path X`.
+ */
+function splitDigitFlag(t: string): string[] {
+  const m = /^(--[a-z][a-z0-9-]*[0-9][a-z0-9-]*)=([\s\S]*)$/.exec(t);
+  return m ? [m[1], m[2]] : [t];
+}
+
 export function normalizeArgv(argv: ReadonlyArray<string>, tree: CommandNode): NormalizedArgv {
   const path: string[] = [];
   const moved: string[] = [];
@@ -113,5 +122,5 @@ export function normalizeArgv(argv: ReadonlyArray<string>, tree: CommandNode): N
   const firstArg = flagsPart.findIndex((t) => !isOptionToken(t));
   const help = movedHelp || flagsPart.some(isHelpFlag);
   const helpBeforeArgs = movedHelp || (firstArg < 0 ? flagsPart : flagsPart.slice(0, firstArg)).some(isHelpFlag);
-  return { argv: [...path, ...moved, ...rest], path, node, moved, rest, help, helpBeforeArgs };
+  return { argv: [...path, ...moved.flatMap(splitDigitFlag), ...rest.flatMap((t, j) => (end < 0 || j < end ? splitDigitFlag(t) : [t]))], path, node, moved, rest, help, helpBeforeArgs };
 }
