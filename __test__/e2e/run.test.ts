@@ -196,6 +196,15 @@ describe('rkt run', () => {
     const r2 = run([image, '--exec=/a', '--exec=/b']);
     assert.equal(r2.code, 254);
     assert.match(r2.stderr, /--exec specified multiple times for the same image/);
+    const r3 = run(['--exec=/inspect', image]);
+    assert.equal(r3.code, 254);
+    assert.equal(r3.stderr, 'run: --exec must follow an image\n');
+    const r4 = run(['--', image]);
+    assert.equal(r4.code, 254);
+    assert.equal(r4.stderr, 'run: an image is required before any app arguments\n');
+    const r5 = run([image, '--', 'a', '---', '--', 'b']);
+    assert.equal(r5.code, 254);
+    assert.match(r5.stderr, /only one set of app arguments allowed per image/);
     assert.equal(fs.readdirSync(path.join(ctx.dataDir, 'pods', 'prepare')).length, before);
   });
 

@@ -126,6 +126,11 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
 
   let command;
   try {
+    (cls as { checkArgv?: (rest: ReadonlyArray<string>) => void }).checkArgv?.(norm.rest);
+  } catch (e) {
+    return fail(describeParseError(e), e instanceof RktError ? e.exitCode : EXIT_ERROR);
+  }
+  try {
     command = cli.process(norm.argv as string[], ctx);
   } catch (e) {
     // `rkt run --pod-manifest=F` has no IMAGE: clipanion cannot have an optional positional before

@@ -7,11 +7,13 @@ import { Option } from 'clipanion';
 import { BaseCommand } from './base';
 import { GoBool } from './options';
 import { NO_POSITIONAL } from './argv';
+import { checkBeforeFirstImage } from '../pod/run-args';
 import { RktError } from '../errors';
 import type { PullPolicy } from '../fetch/fetch';
 
 export abstract class PodCommand extends BaseCommand {
   static interspersed = false;
+  static checkArgv = checkBeforeFirstImage;
 
   stage1Path = Option.String('--stage1-path', { description: 'path to an image to use as stage1' });
   stage1Url = Option.String('--stage1-url', { description: 'URL to an image to use as stage1 (file:// for now)' });

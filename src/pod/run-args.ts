@@ -204,3 +204,18 @@ export function parseApps(tokens: string[], allowArgs = true): AppArgs[] {
   }
   return apps;
 }
+
+/**
+ * The tokens before the first image, for the errors rkt gives there (the pod-level flag parser would
+ * only say "unknown flag"): a per-app flag before any image, or `--` before any image. Stops at the
+ * first token that is not a flag, which is the image or a pod flag's separate value.
+ */
+export function checkBeforeFirstImage(tokens: ReadonlyArray<string>): void {
+  for (const t of tokens) {
+    if (t === '--') throw new RktError('EUSAGE', 'an image is required before any app arguments');
+    if (!t.startsWith('--')) return;
+    const eq = t.indexOf('=');
+    const flag = eq === -1 ? t.slice(2) : t.slice(2, eq);
+    if (VALUE_FLAGS.has(flag) || BOOL_FLAGS.has(flag)) throw new RktError('EUSAGE', `--${flag} must follow an image`);
+  }
+}
