@@ -75,7 +75,8 @@ describe('inside a pod', () => {
   let imageId: string;
   before(async () => {
     image = ctx.path('inspect.aci');
-    await writeAci(image, aciEntries(manifestFor('example.com/inspect', { version: '0.1.0' }), exampleRootfs(inspect)));
+    const owned = { name: 'owned', data: 'x', uid: 4321, gid: 4322 };
+    await writeAci(image, aciEntries(manifestFor('example.com/inspect', { version: '0.1.0' }), [...exampleRootfs(inspect), owned]));
     imageId = ctx.ok(['fetch', '--insecure-options=image', image]).trim();
     withHosts = ctx.path('hosts.aci');
     await writeAci(
@@ -186,6 +187,9 @@ describe('inside a pod', () => {
     assert.deepEqual(kv(groups.stdout).get('groups')?.split(',').sort(), ['10', '20']);
     assert.equal(kv(groups.stdout).get('cwd'), '/tmp');
     assert.match(groups.stdout, /uid=1000 gid=0 euid=1000/);
+    const owner = run([image, '--user=/owned', '--group=/owned', '--exec=/inspect', '--', '--print-user']);
+    assert.equal(owner.code, 0, owner.stderr);
+    assert.match(owner.stdout, /uid=4321 gid=4322 euid=4321/, "a path as user or group means its owner in the image");
     const noWd = run([image, '--working-dir=/no/such/dir', '--exec=/inspect']);
     assert.notEqual(noWd.code, 0);
     assert.match(noWd.stderr, /\/no\/such\/dir/);
@@ -260,6 +264,12 @@ describe('inside a pod', () => {
     assert.equal(kv(done.stdout).get('state'), 'exited');
     assert.equal(kv(done.stdout).get('app-inspect'), '0');
     assert.equal(await closed, 0);
+    const list = JSON.parse(ctx.ok(['list', '--format=json']));
+    const pod = list.find((p: { name: string }) => p.name === uuid);
+    assert.equal(pod.state, 'exited');
+    assert.equal(pod.apps[0].name, 'inspect');
+    assert.equal(pod.apps[0].exit_code, 0);
+    assert.match(pod.apps[0].image_id, /^sha512-/);
   });
 });
 

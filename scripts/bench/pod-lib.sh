@@ -40,8 +40,6 @@ bench_cleanup() {
   set +e
   declare -F extra_cleanup >/dev/null && extra_cleanup
   if [ -d "$work/data" ]; then
-    # Twice: one `rkt gc --grace-period=0s` only marks exited pods (see the report), the next removes them.
-    rkt gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1
     rkt gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1
   fi
   left=$(mounts_under "$work" | wc -l)

@@ -11,7 +11,7 @@ busybox_image "$work/bb" example.com/bench-busybox /bin/true
 rkt --insecure-options=image fetch "$work/bb/image.aci" >/dev/null 2>&1
 rkt run example.com/bench-busybox:1.0 >/dev/null # the image is cached; stage1 is imported once here
 
-# Untimed before each run: collect the previous pods, so that 30 runs do not pile up 60 overlay
+# Untimed before each run: collect the previous pod, so that 30 runs do not pile up 60 overlay
 # mounts in the host namespace (each one makes the next unshare(CLONE_NEWNS) dearer).
 printf '%s gc --grace-period=0s >/dev/null 2>&1\n' "$RKT" >"$work/gc.sh"
 
@@ -24,4 +24,4 @@ echo "rkt run of /bin/true (busybox image, cached), median of $RUNS runs"
 printf '  %-28s %8s ms\n' "node -e 0" "$node" "rkt run" "$ours" "systemd-nspawn" "$nspawn"
 printf '  %-28s %8sx\n' "rkt run / node -e 0" "$(ratio "$ours" "$node")" "rkt run / systemd-nspawn" "$(ratio "$ours" "$nspawn")"
 printf '  %-28s %8s ms  (target < 25 ms)\n' "our own work (rkt - node)" "$(sub "$ours" "$node")"
-printf '  %-28s %8s     (the last 1-2 exited pods, not yet collected)\n' "host mounts under the dir" "$during"
+printf '  %-28s %8s     (the last exited pod's overlays, until gc)\n' "host mounts under the dir" "$during"
