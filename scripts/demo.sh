@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh >&2
 
 work=$(mktemp -d /tmp/rkt-demo.XXXXXX)
+# whatever happens, leave no pod mount behind
+trap 'grep -o " $work[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null; rm -rf "$work"' EXIT
 rkt() { node bin/rkt --dir="$work/data" --local-config="$work/etc" --system-config="$work/lib" "$@"; }
 step() { printf '\n$ rkt %s\n' "$*"; rkt "$@"; }
 
@@ -21,7 +23,19 @@ id=$(rkt image list --full --no-legend --fields=id)
 echo "image ID:           $id"
 echo "sha512 of export:   sha512-$(sha512sum "$work/exported.aci" | cut -c1-64)"
 if [ "$(id -u)" -eq 0 ]; then
-  printf '\n$ chroot %s /inspect --print-msg=...\n' "$work/rendered/rootfs"
-  chroot "$work/rendered/rootfs" /inspect "--print-msg=Hello from the rendered example image"
+  # the main job: the example image as a pod, in its own namespaces, exit code passed through
+  step run example.com/inspect:0.1.0 --exec=/inspect -- --print-msg="Hello from a pod" --print-hostname --print-pid
+  set +e
+  step run --hostname=demo example.com/inspect:0.1.0 --exec=/inspect -- --print-hostname --exit-code=3
+  echo "exit code: $?"
+  set -e
+  uuid=$(rkt prepare --quiet example.com/inspect:0.1.0 --exec=/inspect -- --print-msg="run after prepare")
+  step run-prepared "$uuid"
+  step list
+  step status "$uuid"
+  step gc --grace-period=0s
+else
+  echo "(running pods needs root: sudo npm run demo)"
 fi
+trap - EXIT
 rm -rf "$work"
