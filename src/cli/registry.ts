@@ -24,6 +24,7 @@ import { ListCommand } from './list';
 import { CatManifestCommand } from './cat-manifest';
 import { GcCommand } from './gc';
 import { RmCommand } from './rm';
+import { TrustCommand } from './trust';
 
 export const commands: CommandClass[] = [
   VersionCommand,
@@ -45,4 +46,5 @@ export const commands: CommandClass[] = [
   CatManifestCommand,
   GcCommand,
   RmCommand,
+  TrustCommand,
 ];

@@ -17,6 +17,11 @@ import { FileLock, withKeyLock, writeFileDurable } from './locks';
 export interface ImportOptions {
   /** true when the image was fetched by name without a version (rkt's aciinfo.latest). */
   latest?: boolean;
+  /**
+   * Runs after the manifest is read and before anything is committed (signature and name checks of
+   * fetched images): a throw leaves no blob, no row and no temp file.
+   */
+  check?: (manifest: ImageManifest) => Promise<void> | void;
 }
 
 export interface ImportedImage {
@@ -87,6 +92,7 @@ export class ImageStore {
     let manifest: ImageManifest;
     try {
       manifest = parseImageManifest(imported.manifest);
+      if (opts.check) await opts.check(manifest);
     } catch (e) {
       fs.rmSync(imported.tmpPath, { force: true });
       throw e;
