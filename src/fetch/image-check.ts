@@ -16,10 +16,9 @@ import type { Keystore } from '../trust/keystore';
  */
 export async function verifyImageSignature(ks: Keystore, name: string, file: string, sig: Buffer, log: Logger): Promise<string[]> {
   const { checkSignature, SIG_UNKNOWN_ENTITY } = await import('../trust/verify');
-  const ring = await ks.loadKeyring(name);
   let signer;
   try {
-    signer = await checkSignature(ring, file, sig);
+    signer = await checkSignature(await ks.loadKeyring(name), file, sig);
   } catch (e) {
     if (e instanceof RktError && e.message === SIG_UNKNOWN_ENTITY) {
       log.print('If you expected the signing key to change, try running:');
