@@ -39,6 +39,8 @@ export interface Rule {
   /** never answer (for timeouts) */
   hang?: boolean;
   body?: string;
+  /** the rule applies to this scheme only */
+  onlyScheme?: 'http' | 'https';
 }
 
 /** `host/path` → rule; the host without port. */
@@ -60,7 +62,8 @@ function handler(root: string, scheme: string) {
     const u = new URL(req.url ?? '/', `${scheme}://${host}`);
     fs.appendFileSync(path.join(root, 'requests.log'), JSON.stringify({ scheme, method: req.method, host, path: u.pathname, query: u.search, headers: req.headers }) + '\n');
     const id = `${host}${u.pathname}`;
-    const rule = readRules(root)[id] ?? {};
+    let rule = readRules(root)[id] ?? {};
+    if (rule.onlyScheme !== undefined && rule.onlyScheme !== scheme) rule = {};
     const n = (counters.get(id) ?? 0) + 1;
     counters.set(id, n);
     if (rule.hang) return;
