@@ -36,6 +36,8 @@ export interface Rule {
   auth?: string;
   /** no Accept-Ranges, ignore Range */
   noRanges?: boolean;
+  /** send this many body bytes, then nothing more (the connection stays open) */
+  stallAfterBytes?: number;
   /** never answer (for timeouts) */
   hang?: boolean;
   body?: string;
@@ -126,6 +128,10 @@ function handler(root: string, scheme: string) {
     res.writeHead(status, headers);
     if (req.method === 'HEAD') {
       res.end();
+      return;
+    }
+    if (rule.stallAfterBytes !== undefined && n <= (rule.dieTimes ?? Infinity)) {
+      res.write(body.subarray(0, rule.stallAfterBytes));
       return;
     }
     const die = rule.dieAfterBytes !== undefined && n <= (rule.dieTimes ?? Infinity);
