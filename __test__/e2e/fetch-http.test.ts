@@ -186,9 +186,15 @@ describe('fetch by URL over HTTPS', () => {
     w.rules({});
   });
 
-  it('a partial of a changed resource restarts from zero; a server without ranges restarts too', async () => {
+  it('image gc removes partial downloads; a partial of a changed resource restarts from zero, as with a server without ranges', async () => {
     const { url } = await publish('a/change.aci', 'example.com/change', 2 << 20);
-    w.rules({ 'example.com/a/change.aci': { dieAfterBytes: 1 << 20, dieTimes: 1 } });
+    w.rules({ 'example.com/a/change.aci': { dieAfterBytes: 1 << 20, dieTimes: 2 } });
+    const cut = w.run(['fetch', url]);
+    assert.equal(cut.code, 254);
+    assert.equal(w.files('cas/tmp').filter((f) => f.startsWith('dl-')).length, 2, `partial and its .etag: ${cut.stderr}`);
+    // image gc cleans partial downloads no fetch is working on
+    w.ok(['image', 'gc']);
+    assert.deepEqual(w.files('cas/tmp'), []);
     assert.equal(w.run(['fetch', url]).code, 254);
     const fresh = await publish('a/change.aci', 'example.com/change', (2 << 20) + 7);
     w.rules({ 'example.com/a/change.aci': { noRanges: true } });
