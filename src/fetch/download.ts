@@ -32,7 +32,7 @@ export interface DownloadOptions {
 
 export type DownloadResult =
   | { kind: 'downloaded'; file: string; etag: string; maxAge: number; discard: () => void }
-  | { kind: 'not-modified' }
+  | { kind: 'not-modified'; etag: string; maxAge: number }
   | { kind: 'deferred' };
 
 export function partialPath(tmpDir: string, url: string): string {
@@ -95,7 +95,7 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
       switch (res.statusCode) {
         case 304:
           await res.body.dump().catch(() => undefined);
-          return { kind: 'not-modified' };
+          return { kind: 'not-modified', etag: header(res, 'etag') ?? opts.etag ?? '', maxAge: maxAgeFrom(header(res, 'cache-control')) };
         case 202:
           await res.body.dump().catch(() => undefined);
           return { kind: 'deferred' };

@@ -87,6 +87,9 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
   if (r.kind === 'not-modified') {
     if (rem) {
       debug(`using image from local store for url ${img.aciUrl} (not modified)`);
+      // Unlike rkt (a TODO in its code), a 304 renews the cache period: the server just said the
+      // stored copy is current, and its Cache-Control applies from now.
+      await s.store.db.upsertRemote({ ...rem, etag: r.etag || rem.etag, cacheMaxAge: r.maxAge, downloadTime: new Date() });
       return rem.blobKey;
     }
     throw new RktError('ENETWORK', `error downloading ${img.aciUrl}: 304 Not Modified for an image not in the store`);
