@@ -265,6 +265,57 @@ describe('fetch by name with meta discovery', () => {
     assert.match(r.stdout, /signature verified:/);
   });
 
+  it('rkt trust --prefix discovers the keys of the prefix (ac-discovery-pubkeys)', async () => {
+    untrustAll();
+    w.servePage('example.com/keyed', [['ac-discovery-pubkeys', 'example.com/keyed https://example.com/keys/builder.asc']]);
+    const r = w.run(['trust', '--prefix=example.com/keyed', '--skip-fingerprint-review']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stderr.trim().split('\n'), ['pubkey: prefix: "example.com/keyed"', 'pubkey: key: "https://example.com/keys/builder.asc"']);
+    const dest = path.join(w.localConfig, 'trustedkeys', 'prefix.d', 'example.com', 'keyed', key.fingerprint);
+    assert.match(r.stdout, new RegExp(`Added key for prefix "example.com/keyed" at "${dest}"`));
+    assert.ok(fs.readFileSync(dest).equals(key.armored));
+    // no pubkeys tag anywhere up the name
+    w.servePage('other.example', [['ac-discovery', `other.example/x ${TEMPLATE}`]]);
+    w.rules({});
+    const none = w.run(['trust', '--prefix=other.example/nokeys', '--skip-fingerprint-review']);
+    assert.equal(none.code, 254);
+    assert.equal(none.stderr.trim(), 'trust: error determining key location: meta discovery on other.example/nokeys resulted in no keys');
+    // nothing reachable at all
+    w.rules({ 'other.example/down': { status: 500 }, 'other.example/': { status: 500 } });
+    const down = w.run(['trust', '--prefix=other.example/down', '--skip-fingerprint-review']);
+    assert.equal(down.code, 254);
+    assert.match(down.stderr.trim(), /^trust: error determining key location: prefix meta discovery error: other.example\/down: .*bad HTTP status code: 500; other.example: .*bad HTTP status code: 500$/);
+    w.rules({});
+  });
+
+  it('rkt prepare fetches a missing image by name (pull policy new) and verifies it', async () => {
+    untrustAll();
+    trust('example.com');
+    const tar = await publish('example.com/podapp', '1');
+    const r = w.run(['prepare', '--quiet', 'example.com/podapp:1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.trim(), /^[0-9a-f-]{36}$/);
+    assert.match(r.stderr, /image: signature verified:/);
+    assert.ok(w.ok(['image', 'list', '--no-legend', '--full']).includes(keyOf(tar)));
+    w.clearRequests();
+    const again = w.run(['prepare', '--quiet', 'example.com/podapp:1']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(w.requests().length, 0, 'the second prepare uses the store');
+    w.ok(['gc', '--grace-period=0s', '--expire-prepared=0s']);
+  });
+
+  it('docker images and malformed image strings: one clear line each', () => {
+    const docker = w.run(['fetch', 'docker://busybox']);
+    assert.equal(docker.code, 254);
+    assert.equal(docker.stderr.trim(), 'fetch: docker images are not supported yet: docker://busybox');
+    for (const bad of ['example.com/app:1:2', 'example.com/app,version', 'Example.com/App']) {
+      const r = w.run(['fetch', bad]);
+      assert.equal(r.code, 254, bad);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr.trim(), /^fetch: (malformed|invalid)/);
+    }
+  });
+
   it('dependencies are fetched by name, recursively, each verified', async () => {
     untrustAll();
     trust('example.com');
