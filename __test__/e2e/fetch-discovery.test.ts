@@ -316,6 +316,36 @@ describe('fetch by name with meta discovery', () => {
     }
   });
 
+  it('by name the bytes are verified as they download: a tampered image is refused, a resumed one verifies', async () => {
+    w.servePage('example.com', [['ac-discovery', `example.com ${TEMPLATE}`]]);
+    untrustAll();
+    trust('example.com');
+    const tar = await publish('example.com/tamper', '1');
+    const file = path.join(w.www, 'example.com', 'images', 'example.com', 'tamper-1-linux-amd64.aci');
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 30] ^= 0x55; // inside the gzip trailer region: the signature no longer matches
+    fs.writeFileSync(file, bytes);
+    refused(['fetch', 'example.com/tamper:1'], /^fetch: image "example.com\/tamper" verification failed: openpgp: invalid signature: hash tag doesn't match$/);
+    assertNoImage(tar);
+    assert.deepEqual(w.files('cas/tmp'), []);
+    // a big image cut mid-way: the second fetch feeds the partial bytes to the check, then the rest
+    const big = path.join(w.www, 'example.com', 'images', 'example.com', 'resumed-1-linux-amd64.aci');
+    const payload = Buffer.alloc(3 << 20);
+    for (let i = 0; i < payload.length; i += 4) payload.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i);
+    const bigTar = await writeAci(big, aciEntries(manifestFor('example.com/resumed', { version: '1' }), [{ name: 'p', data: payload }]), 'none');
+    key.sign(big);
+    w.rules({ 'example.com/images/example.com/resumed-1-linux-amd64.aci': { dieAfterBytes: 1 << 20, dieTimes: 1 } });
+    const cut = w.run(['fetch', 'example.com/resumed:1']);
+    assert.equal(cut.code, 254);
+    w.clearRequests();
+    const r = w.run(['fetch', 'example.com/resumed:1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), keyOf(bigTar).slice(0, 39));
+    assert.match(r.stderr, /image: signature verified:/);
+    assert.ok(w.requests().some((q) => q.path.endsWith('resumed-1-linux-amd64.aci') && /^bytes=\d+-$/.test(q.headers.range ?? '')), 'resumed with Range');
+    w.rules({});
+  });
+
   it('dependencies are fetched by name, recursively, each verified', async () => {
     untrustAll();
     trust('example.com');

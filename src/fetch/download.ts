@@ -28,6 +28,11 @@ export interface DownloadOptions {
   label: string;
   progress?: ProgressSink;
   debug?: (line: string) => void;
+  /**
+   * Sees every byte of the file in order as it is written (a streaming signature check): on a
+   * resumed download, first the partial file's bytes, then the rest from the network.
+   */
+  tap?: (chunk: Buffer) => Promise<void>;
 }
 
 export type DownloadResult =
@@ -120,17 +125,23 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
           await res.body.dump().catch(() => undefined);
           throw new RktError('ENETWORK', `error downloading ${url}: bad HTTP status code: ${res.statusCode}`);
       }
+      if (opts.tap && from > 0) {
+        // the bytes we already have: read once, now, instead of the whole file after the download
+        for await (const c of fs.createReadStream(file, { start: 0, end: from - 1, highWaterMark: 1 << 20 })) await opts.tap(c as Buffer);
+      }
       const etag = header(res, 'etag') ?? '';
       if (from === 0) fs.writeFileSync(file + '.etag', etag, { mode: 0o640 });
       const len = header(res, 'content-length');
       const expected = len === undefined ? undefined : from + Number(len);
       const progress = new Progress(opts.progress, opts.label, expected, from);
       let written = from;
+      const tap = opts.tap;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           written += chunk.length;
           progress.add(chunk.length);
-          cb(null, chunk);
+          if (tap) tap(chunk).then(() => cb(null, chunk), cb);
+          else cb(null, chunk);
         },
       });
       keep = true; // from here a failure leaves a partial worth resuming

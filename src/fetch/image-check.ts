@@ -16,18 +16,45 @@ import type { Keystore } from '../trust/keystore';
  */
 export async function verifyImageSignature(ks: Keystore, name: string, file: string, sig: Buffer, log: Logger): Promise<string[]> {
   const { checkSignature, SIG_UNKNOWN_ENTITY } = await import('../trust/verify');
-  let signer;
   try {
-    signer = await checkSignature(await ks.loadKeyring(name), file, sig);
+    return (await checkSignature(await ks.loadKeyring(name), file, sig)).identities;
   } catch (e) {
-    if (e instanceof RktError && e.message === SIG_UNKNOWN_ENTITY) {
-      log.print('If you expected the signing key to change, try running:');
-      log.print(`    rkt trust --prefix ${JSON.stringify(name)}`);
-    }
-    const why = e instanceof Error ? e.message : String(e);
-    throw new RktError('ESIGNATURE', `image ${JSON.stringify(name)} verification failed: ${why}`, { cause: e });
+    throw verificationFailed(name, e, log, SIG_UNKNOWN_ENTITY);
   }
-  return signer.identities;
+}
+
+/** rkt's error for a failed check, after its hint when the signer is unknown. */
+export function verificationFailed(name: string, e: unknown, log: Logger, unknownEntity: string): RktError {
+  if (e instanceof RktError && e.message === unknownEntity) {
+    log.print('If you expected the signing key to change, try running:');
+    log.print(`    rkt trust --prefix ${JSON.stringify(name)}`);
+  }
+  const why = e instanceof Error ? e.message : String(e);
+  return new RktError('ESIGNATURE', `image ${JSON.stringify(name)} verification failed: ${why}`, { cause: e });
+}
+
+/**
+ * For fetch by name, where the keys are known before the download: a check that verifies the bytes
+ * while they are downloaded (the file is then read once, by the import).
+ */
+export async function startImageCheck(ks: Keystore, name: string, sig: Buffer, log: Logger): Promise<{ tap: (c: Buffer) => Promise<void>; end: () => Promise<string[]> }> {
+  const { startStreamingCheck, SIG_UNKNOWN_ENTITY } = await import('../trust/verify');
+  let check;
+  try {
+    check = await startStreamingCheck(await ks.loadKeyring(name), sig);
+  } catch (e) {
+    throw verificationFailed(name, e, log, SIG_UNKNOWN_ENTITY);
+  }
+  return {
+    tap: (c) => check.write(c),
+    end: async () => {
+      try {
+        return (await check.end()).identities;
+      } catch (e) {
+        throw verificationFailed(name, e, log, SIG_UNKNOWN_ENTITY);
+      }
+    },
+  };
 }
 
 /**

@@ -75,7 +75,11 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
   }
   debug(`fetching image from ${img.aciUrl}`);
   const client = await s.client();
+  // By name, with the signature at hand, the bytes are verified while they are downloaded.
+  const { startImageCheck, verifyImageSignature } = await import('./image-check');
+  const streaming = ks && img.expect && Buffer.isBuffer(sig) ? await startImageCheck(ks, img.expect.name, sig, s.log) : undefined;
   const r = await download(img.aciUrl, {
+    tap: streaming?.tap,
     client,
     tmpDir: s.store.layout.casTmpDir,
     lockDir: s.store.layout.imageLocksDir,
@@ -100,11 +104,12 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
       sig = await downloadSignature(s, img.ascUrl, debug);
       if (sig === 'deferred') throw new RktError('ENETWORK', 'error downloading the signature file: server asked to defer the download again');
     }
-    const { verifyImageSignature } = await import('./image-check');
     let identities: string[] | undefined;
-    // By name the keys are the name's: verify before the image is even read. By URL they are the
-    // manifest's name's, known once the import has read the manifest (still before anything is stored).
-    if (ks && img.expect) identities = await verifyImageSignature(ks, img.expect.name, r.file, sig as Buffer, s.log);
+    // By name the keys are the name's: the verdict comes before the image is imported. By URL they
+    // are the manifest's name's, known once the import has read the manifest (still before anything
+    // is stored).
+    if (streaming) identities = await streaming.end();
+    else if (ks && img.expect) identities = await verifyImageSignature(ks, img.expect.name, r.file, sig as Buffer, s.log);
     const imported = await s.store.importFile(r.file, {
       latest: img.latest,
       check: async (m) => {

@@ -73,3 +73,71 @@ export async function checkSignature(ring: Keyring, file: string, sigData: Buffe
   if (/digest did not match/i.test(msg)) throw new RktError('ESIGNATURE', SIG_BAD_DIGEST, { cause: lastError });
   throw new RktError('ESIGNATURE', `openpgp: invalid signature: ${msg}`, { cause: lastError });
 }
+
+/** A signature check fed the image bytes as they arrive (see startStreamingCheck). */
+export interface StreamingCheck {
+  /** the next bytes of the file; resolves when openpgp is ready for more (backpressure) */
+  write(chunk: Uint8Array): Promise<void>;
+  /** all bytes given: the verdict */
+  end(): Promise<VerifiedSigner>;
+}
+
+/**
+ * Starts checking a detached signature over bytes not yet here, so that a download is verified as it
+ * is written and the file needs no second read. Throws unknown entity at once when no trusted key
+ * made the signature. The stream's queue holds at most ~4 MiB before write() waits for openpgp.
+ */
+export async function startStreamingCheck(ring: Keyring, sigData: Buffer): Promise<StreamingCheck> {
+  const sig = await readDetachedSignature(sigData);
+  const signer = signerFromKeyring(sig, ring);
+  if (!signer) throw new RktError('ESIGNATURE', SIG_UNKNOWN_ENTITY);
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let wake: (() => void) | undefined;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+      },
+      pull() {
+        const w = wake;
+        wake = undefined;
+        w?.();
+      },
+    },
+    { highWaterMark: 4 << 20, size: (c) => c.byteLength },
+  );
+  const message = await openpgp.createMessage({ binary: stream });
+  // Run the verification alongside the writes; its output must be drained for the digest to advance.
+  const verdict = (async () => {
+    const result = await openpgp.verify({ message, signature: sig, verificationKeys: [signer], format: 'binary' });
+    const reader = (result.data as unknown as ReadableStream<Uint8Array>).getReader();
+    for (;;) if ((await reader.read()).done) break;
+    let lastError: unknown;
+    for (const s of result.signatures) {
+      try {
+        await s.verified;
+        return { key: signer, fingerprint: signer.getFingerprint(), identities: signer.getUserIDs() };
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    const msg = (lastError as Error | undefined)?.message ?? '';
+    if (/digest did not match/i.test(msg)) throw new RktError('ESIGNATURE', SIG_BAD_DIGEST, { cause: lastError });
+    throw new RktError('ESIGNATURE', `openpgp: invalid signature: ${msg}`, { cause: lastError });
+  })();
+  // settles when the check is over, so that a writer waiting for room never waits for a dead reader
+  const settled = verdict.then(
+    () => undefined,
+    () => undefined,
+  );
+  return {
+    async write(chunk) {
+      controller.enqueue(chunk);
+      if ((controller.desiredSize ?? 1) <= 0) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), settled]);
+    },
+    async end() {
+      controller.close();
+      return verdict;
+    },
+  };
+}
