@@ -263,6 +263,9 @@ describe('fetch by name with meta discovery', () => {
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /Are you sure you want to trust this key \(yes\/no\)\?/);
     assert.match(r.stdout, /signature verified:/);
+    // progress on the terminal: the signature, then the image
+    assert.match(r.stdout, /\rDownloading signature: \[=+\] \d+ B\/\d+ B\n/);
+    assert.match(r.stdout, /\rDownloading ACI: \[=+\] [\d.]+ [KM]?B\/[\d.]+ [KM]?B\n/);
   });
 
   it('rkt trust --prefix discovers the keys of the prefix (ac-discovery-pubkeys)', async () => {

@@ -154,6 +154,18 @@ describe('fetch by URL over HTTPS', () => {
     fs.rmSync(path.join(w.systemConfig, 'auth.d'), { recursive: true });
   });
 
+  it('--signature gives a local signature file for a URL: no signature download', async () => {
+    const { url, tar, file } = await publish('a/localsig.aci', 'example.com/localsig');
+    const sig = w.path('localsig.asc');
+    fs.renameSync(`${file}.asc`, sig);
+    w.clearRequests();
+    const r = w.run(['fetch', url, '--signature', sig]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), keyOf(tar).slice(0, 39));
+    assert.deepEqual(w.requests().map((q) => q.path), ['/a/localsig.aci']);
+    assert.equal((await remote(url))?.sigUrl, sig);
+  });
+
   it('http URLs need --insecure-options=http', async () => {
     const { url } = await publish('a/http.aci', 'example.com/http');
     w.clearRequests();

@@ -92,6 +92,13 @@ describe('rkt trust', () => {
     fs.rmSync(dest);
   });
 
+  it('without --prefix, --root or keys it prints the usage and exits 254', () => {
+    const r = w.run(['trust']);
+    assert.equal(r.code, 254);
+    assert.match(r.stderr, /rkt trust/);
+    assert.match(r.stderr, /--prefix/);
+  });
+
   it('refuses implicit root trust, --root with --prefix, a scheme in the prefix, and no keystore', () => {
     const cases: [string[], RegExp][] = [
       [['trust', rsa.publicKeyFile], /^trust: aborting due to implicit unbounded trust \(root domain\)/],
