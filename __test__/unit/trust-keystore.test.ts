@@ -43,3 +43,13 @@ test('key paths and prefix presence (empty files do not count)', (t) => {
   assert.equal(ks.hasKey('example.com', fpr, Buffer.from('key')), true);
   assert.equal(ks.hasKey('example.com', fpr, Buffer.from('other')), false);
 });
+
+test('prefixes that would leave prefix.d are refused', () => {
+  const ks = new Keystore({ system: '/nonexistent/sys', local: '/nonexistent/loc' });
+  const fpr = 'b'.repeat(40);
+  for (const bad of ['example.com/../../etc', 'a/./b', 'Example.com', '/abs', 'a//b']) {
+    assert.throws(() => ks.pathFor(bad, fpr), /invalid prefix/, bad);
+  }
+  assert.throws(() => ks.pathFor('example.com', '../x'), /not a key fingerprint/);
+  assert.equal(ks.pathFor('example.com/a-b_c~d', fpr), path.join('/nonexistent/loc/trustedkeys/prefix.d/example.com/a-b_c~d', fpr));
+});

@@ -45,6 +45,8 @@ export class TrustCommand extends BaseCommand {
     if (prefix !== '' && this.root) throw new RktError('EUSAGE', '--root and --prefix usage mutually exclusive');
     if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(prefix)) throw new RktError('EUSAGE', '--prefix must not contain a URL scheme, omit <scheme>://');
     if (this.root && this.keys.length === 0) throw new RktError('EUSAGE', '--root requires at least one PUBKEY (root keys are never discovered)');
+    const { checkPrefix } = await import('../trust/keystore');
+    if (prefix !== '') checkPrefix(prefix);
     if (g.insecure.has('image')) throw new RktError('ETRUST', 'could not get the keystore');
 
     const { Keystore } = await import('../trust/keystore');

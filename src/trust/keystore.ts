@@ -71,6 +71,8 @@ export class Keystore {
 
   /** Where `rkt trust` stores a key: root.d for the empty prefix, else prefix.d/<prefix>. */
   pathFor(prefix: string, fingerprint: string): string {
+    if (prefix !== '') checkPrefix(prefix);
+    if (!/^[0-9a-f]{40}$/.test(fingerprint)) throw new RktError('ETRUST', `not a key fingerprint: ${JSON.stringify(fingerprint)}`);
     return prefix === '' ? path.join(this.localRoot, fingerprint) : path.join(this.localPrefix, ...prefix.split('/'), fingerprint);
   }
 
@@ -99,6 +101,18 @@ export class Keystore {
     } catch {
       return false;
     }
+  }
+}
+
+const AC_IDENTIFIER = /^[a-z0-9]+([-._~/]+[a-z0-9]+)*$/;
+
+/**
+ * A trust prefix is an AC identifier (as rkt requires) whose path components are real names: the
+ * identifier grammar alone lets `a/../b` through, which must never climb out of prefix.d.
+ */
+export function checkPrefix(prefix: string): void {
+  if (!AC_IDENTIFIER.test(prefix) || prefix.split('/').some((c) => c === '' || c === '.' || c === '..')) {
+    throw new RktError('EUSAGE', `invalid prefix ${JSON.stringify(prefix)}: not a valid AC Identifier`);
   }
 }
 
