@@ -35,6 +35,7 @@ const entries: CommandEntry[] = [
   { paths: [['cat-manifest']], load: () => (require('./cat-manifest') as typeof import('./cat-manifest')).CatManifestCommand },
   { paths: [['gc']], load: () => (require('./gc') as typeof import('./gc')).GcCommand },
   { paths: [['rm']], load: () => (require('./rm') as typeof import('./rm')).RmCommand },
+  { paths: [['trust']], load: () => (require('./trust') as typeof import('./trust')).TrustCommand },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -10,7 +10,7 @@ import { native } from '../native';
 import type { ImageStore } from '../store/image-store';
 import { TreeStore } from '../store/tree-store';
 import { FileLock, writeFileDurable } from '../store/locks';
-import { fetchImage, type PullPolicy } from '../fetch/fetch';
+import { fetchImage, type FetchEnvironment, type PullPolicy } from '../fetch/fetch';
 import type { RktConfig } from '../config/types';
 import { selectStage1, type Stage1Flags } from '../stage1/select';
 import { buildPodManifest, type PodEnvOptions, type ResolvedApp } from './manifest';
@@ -28,6 +28,8 @@ export interface PrepareOptions {
   config: RktConfig;
   pullPolicy: PullPolicy;
   insecureImage: boolean;
+  /** verification and network settings for fetching the apps' images */
+  fetchEnv?: FetchEnvironment;
   noOverlay: boolean;
   uuidFileSave?: string;
   log: (line: string) => void;
@@ -102,6 +104,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
         signature: a.signature,
         renderTree: false,
         log: opts.log,
+        env: opts.fetchEnv,
       });
       apps.push({ args: a, key, manifest: store.readManifest(key) });
     }
