@@ -24,6 +24,8 @@ import { ListCommand } from './list';
 import { CatManifestCommand } from './cat-manifest';
 import { GcCommand } from './gc';
 import { RmCommand } from './rm';
+import { StopCommand } from './stop';
+import { EnterCommand } from './enter';
 
 export const commands: CommandClass[] = [
   VersionCommand,
@@ -45,4 +47,6 @@ export const commands: CommandClass[] = [
   CatManifestCommand,
   GcCommand,
   RmCommand,
+  StopCommand,
+  EnterCommand,
 ];

@@ -30,6 +30,8 @@ pub struct AppSpec {
     pub pre_start: Option<Vec<String>>,
     pub post_stop: Option<Vec<String>>,
     pub mounts: MountPlan,
+    /// Open `cgroup.procs` descriptors the app's processes join before exec (see `cgroups`).
+    pub cgroup_procs: Vec<std::os::fd::RawFd>,
 }
 
 #[derive(Debug, Error)]
@@ -77,6 +79,8 @@ pub fn parse_isolators(
                 out.oom_score_adj = Some(v as i32);
             }
             caps::RETAIN_SET | caps::REMOVE_SET => {}
+            // Applied through cgroups (crate::cgroups).
+            "resource/memory" | "resource/cpu" | "os/linux/cpu-shares" => {}
             n if n.starts_with("os/linux/seccomp-") && disable_seccomp => {}
             n => out.ignored.push(n.to_string()),
         }
@@ -150,6 +154,7 @@ pub fn build_spec(i: SpecInputs) -> Result<(AppSpec, Vec<String>), SpecError> {
         pre_start: app.event_handler("pre-start").map(<[String]>::to_vec),
         post_stop: app.event_handler("post-stop").map(<[String]>::to_vec),
         mounts: crate::mounts::plan_app(&i.mount_spec, &i.facts),
+        cgroup_procs: Vec::new(),
     };
     Ok((spec, warnings))
 }
@@ -232,6 +237,17 @@ fn child(
     last_cap: u32,
 ) -> ! {
     crate::linux::reset_signals();
+    for fd in &spec.cgroup_procs {
+        // SAFETY: writing "0" (the writing process) to an open cgroup.procs; done as root before
+        // any privilege is dropped.
+        if unsafe { libc::write(*fd, b"0".as_ptr().cast(), 1) } != 1 {
+            fail(format!(
+                "Error: Unable to join the cgroups of app {:?}: {}",
+                spec.name,
+                strerror(&os_err())
+            ));
+        }
+    }
     // SAFETY: umask only changes this process's creation mask.
     unsafe { libc::umask(0o022) };
     // SAFETY: chdir/chroot with valid C strings.
@@ -350,10 +366,7 @@ mod tests {
         .unwrap();
         assert!(i.no_new_privs);
         assert_eq!(i.oom_score_adj, Some(-500));
-        assert_eq!(
-            i.ignored,
-            ["resource/memory", "os/linux/seccomp-remove-set"]
-        );
+        assert_eq!(i.ignored, ["os/linux/seccomp-remove-set"]);
         let i =
             parse_isolators("a", &[iso("os/linux/seccomp-retain-set", json!({}))], true).unwrap();
         assert!(

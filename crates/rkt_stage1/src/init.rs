@@ -12,7 +12,7 @@ use crate::linux::{self, LinuxSyscalls};
 use crate::mounts::{self, AppMountSpec, VolumeBind};
 use crate::pod::{PodManifest, RuntimeApp};
 use crate::reaper::{self, Effects, Pod};
-use crate::{caps, env, layout, podfiles, volumes};
+use crate::{caps, cgroups, enter, env, layout, podfiles, volumes};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
@@ -66,6 +66,10 @@ pub fn main(argv: &[String]) -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("stage1: {e}");
+            // Cgroups made before the failure would otherwise wait for gc.
+            if let Err(e) = cgroups::remove(Path::new(".")) {
+                eprintln!("stage1: {e}");
+            }
             254
         }
     }
@@ -228,6 +232,34 @@ fn build_specs(
     Ok(specs)
 }
 
+/// Creates the pod's cgroups with the apps' resource limits and opens each app's cgroup.procs.
+fn setup_cgroups(
+    manifest: &PodManifest,
+    a: &RunArgs,
+    pod: &Path,
+    specs: &mut [AppSpec],
+) -> Result<Vec<std::os::fd::OwnedFd>, InitError> {
+    use std::os::fd::AsRawFd;
+    let mut apps = Vec::with_capacity(manifest.apps.len());
+    for ra in &manifest.apps {
+        let iso = ra.app.as_ref().map(|x| x.isolators.as_slice()).unwrap_or(&[]);
+        let l = cgroups::limits(&ra.name, iso).map_err(|e| InitError::Msg(e.to_string()))?;
+        apps.push((ra.name.clone(), l));
+    }
+    let plan = cgroups::plan(&cgroups::detect(), &a.uuid, &apps);
+    for w in &plan.warnings {
+        eprintln!("stage1: {w}");
+    }
+    cgroups::apply(pod, &plan).map_err(io_err("failed to set up the pod's cgroups"))?;
+    let mut all = Vec::new();
+    for (spec, files) in specs.iter_mut().zip(&plan.procs) {
+        let fds = cgroups::open_procs(files).map_err(io_err("failed to set up the pod's cgroups"))?;
+        spec.cgroup_procs = fds.iter().map(|f| f.as_raw_fd()).collect();
+        all.extend(fds);
+    }
+    Ok(all)
+}
+
 fn run(argv: &[String]) -> Result<i32, InitError> {
     let log = Log {
         debug: false,
@@ -261,11 +293,19 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
         std::fs::create_dir_all(&dir)
             .map_err(io_err(format!("failed to create {}", dir.display())))?;
     }
+    std::fs::create_dir_all(layout::enter_dir(&pod))
+        .map_err(io_err("failed to create the enter directory"))?;
     for s in &specs {
         let p = layout::env_dir(&pod).join(&s.name);
         linux::write_atomic(&p, env::render(&s.env).as_bytes(), 0o640)
             .map_err(io_err(format!("failed to write {}", p.display())))?;
+        let p = layout::enter_dir(&pod).join(&s.name);
+        linux::write_atomic(&p, enter::EnterSpec::of(s).render().as_bytes(), 0o640)
+            .map_err(io_err(format!("failed to write {}", p.display())))?;
     }
+    let mut specs = specs;
+    // Kept open in this process until the fork: PID 1 inherits them for the apps.
+    let cgroup_fds = setup_cgroups(&manifest, &a, &pod, &mut specs)?;
     log.debug(&format!(
         "pod prepared: {} app(s), hostname {hostname}",
         specs.len()
@@ -296,8 +336,12 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
         return Err(io_err("failed to write the pid file")(e));
     }
     log.debug(&format!("pod PID 1 is host pid {child}"));
+    drop(cgroup_fds);
     let code = wait_for_pod(child, a.interactive);
     log.debug(&format!("pod exited with code {code}"));
+    if let Err(e) = cgroups::remove(&pod) {
+        eprintln!("stage1: {e}");
+    }
     Ok(code)
 }
 
@@ -364,7 +408,8 @@ fn pid1(
     pivot_into(&s1c).map_err(io_err(format!("failed to pivot into {}", s1.display())))?;
     // The lock fd and anything else inherited point into the host; PID 1 needs none of them, and
     // non-dumpable keeps apps from reaching PID 1's descriptors through /proc/1/fd.
-    linux::close_from(3);
+    let keep: Vec<RawFd> = specs.iter().flat_map(|s| s.cgroup_procs.iter().copied()).collect();
+    linux::close_from_except(3, &keep);
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
 

@@ -3,8 +3,11 @@
 pub mod app;
 pub mod args;
 pub mod caps;
+pub mod cgroups;
+pub mod enter;
 pub mod env;
 pub mod exec_path;
+pub mod gc;
 pub mod init;
 pub mod layout;
 pub mod linux;
@@ -12,5 +15,6 @@ pub mod mounts;
 pub mod pod;
 pub mod podfiles;
 pub mod reaper;
+pub mod stop;
 pub mod user;
 pub mod volumes;
