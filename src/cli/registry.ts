@@ -26,6 +26,7 @@ import { GcCommand } from './gc';
 import { RmCommand } from './rm';
 import { StopCommand } from './stop';
 import { EnterCommand } from './enter';
+import { ExportCommand } from './export';
 
 export const commands: CommandClass[] = [
   VersionCommand,
@@ -49,4 +50,5 @@ export const commands: CommandClass[] = [
   RmCommand,
   StopCommand,
   EnterCommand,
+  ExportCommand,
 ];
