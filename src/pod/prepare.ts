@@ -13,7 +13,7 @@ import { FileLock, writeFileDurable } from '../store/locks';
 import { fetchImage, type PullPolicy } from '../fetch/fetch';
 import type { RktConfig } from '../config/types';
 import { selectStage1, type Stage1Flags } from '../stage1/select';
-import { buildPodManifest, type PodEnvOptions, type ResolvedApp } from './manifest';
+import { buildPodManifest, checkVolumeSources, type PodEnvOptions, type ResolvedApp } from './manifest';
 import { NewPod, PodDirs } from './pods';
 import type { AppArgs } from './run-args';
 import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
@@ -91,6 +91,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     manifest = buildPodManifest(apps, opts.env, opts.volumes);
     resolved = apps;
   }
+  checkVolumeSources(manifest);
   const overlay = useOverlay(store, opts.noOverlay, opts.warn);
 
   const dirs = new PodDirs(store.layout.podsDir);

@@ -138,6 +138,8 @@ fn prepare_volumes(
         err,
     };
     let (resolved, warnings) = volumes::resolve(manifest, ra, pod).map_err(verr)?;
+    let image_manifest = layout::stage1_rootfs(pod).join("opt/stage2").join(&ra.name).join("manifest");
+    let docker = std::fs::read(image_manifest).is_ok_and(|b| volumes::is_docker_image(&b));
     for w in warnings {
         eprintln!("stage1: {w}");
     }
@@ -153,10 +155,17 @@ fn prepare_volumes(
                 )))?
                 .is_dir(),
             volumes::Backing::Empty { mode, uid, gid } => {
+                let fresh = !m.source.is_dir();
                 create_empty_volume(&m.source, mode, uid, gid).map_err(io_err(format!(
                     "failed to create volume {}",
                     m.source.display()
                 )))?;
+                if fresh && m.implicit && docker {
+                    init_from_image(pod, &ra.name, &m).map_err(io_err(format!(
+                        "failed to initialise volume {} from the image",
+                        m.source.display()
+                    )))?;
+                }
                 true
             }
         };
@@ -169,6 +178,18 @@ fn prepare_volumes(
         });
     }
     Ok(out)
+}
+
+/// Docker semantics: the image's content at the mount point seeds the implicit volume.
+fn init_from_image(pod: &Path, app: &str, m: &volumes::ResolvedMount) -> io::Result<()> {
+    let root = layout::app_rootfs(pod, app);
+    let fd = match linux::open_in_root(&root, &m.target, libc::O_DIRECTORY) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let src = PathBuf::from(linux::fd_path(&fd).to_str().unwrap_or_default());
+    volumes::copy_contents(&src, &m.source)
 }
 
 fn create_empty_volume(dir: &Path, mode: u32, uid: u32, gid: u32) -> io::Result<()> {

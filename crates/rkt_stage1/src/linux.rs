@@ -92,7 +92,73 @@ fn errno(e: &io::Error) -> i32 {
 
 /// Creates `rel` and missing parents inside root, one component at a time, so each step is resolved
 /// in the root again. Returns the directory.
+/// `rel` with every symlink in it replaced by its target, evaluated as if `root` were `/` (an
+/// absolute target restarts at the root, `..` stops there): rkt's EvaluateSymlinksInsideApp. Missing
+/// components are kept as they are, so the result is where a mount target will be created.
+pub fn resolve_in_root(rootfd: &OwnedFd, rel: &RelPath) -> io::Result<RelPath> {
+    let mut todo: std::collections::VecDeque<String> =
+        rel.components().map(str::to_string).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let parent = openat2(
+            rootfd.as_raw_fd(),
+            &done.join("/"),
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+            IN_ROOT,
+        );
+        let target = match parent {
+            Ok(dir) => {
+                let name = cstr(&c)?;
+                let mut buf = vec![0u8; libc::PATH_MAX as usize];
+                // SAFETY: valid dirfd, C string and buffer of the size passed.
+                let n = unsafe {
+                    libc::readlinkat(
+                        dir.as_raw_fd(),
+                        name.as_ptr(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                    )
+                };
+                (n >= 0).then(|| {
+                    buf.truncate(n as usize);
+                    String::from_utf8_lossy(&buf).into_owned()
+                })
+            }
+            // a missing parent: nothing below it can be a symlink yet
+            Err(e) if errno(&e) == libc::ENOENT => None,
+            Err(e) => return Err(e),
+        };
+        match target {
+            Some(t) => {
+                links += 1;
+                if links > 40 {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                if t.starts_with('/') {
+                    done.clear();
+                }
+                for (i, part) in t.split('/').enumerate() {
+                    todo.insert(i, part.to_string());
+                }
+            }
+            None => done.push(c),
+        }
+    }
+    RelPath::new(&done.join("/")).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
 fn mkdir_in_root(rootfd: &OwnedFd, rel: &RelPath, mode: u32) -> io::Result<OwnedFd> {
+    let rel = &resolve_in_root(rootfd, rel)?;
     let mut cur = openat2(
         rootfd.as_raw_fd(),
         "",
@@ -207,6 +273,7 @@ impl Syscalls for LinuxSyscalls {
             Err(e) if errno(&e) == libc::ENOENT => {}
             Err(e) => return Err(e),
         }
+        let p = &resolve_in_root(&rootfd, p)?;
         if let Some((parent, _)) = p.split_last() {
             mkdir_in_root(&rootfd, &parent, 0o755)?;
         }
@@ -520,10 +587,11 @@ mod tests {
         std::os::unix::fs::symlink("../../../../../..", r.join("x")).unwrap();
         std::os::unix::fs::symlink("/no/such/dir", r.join("dangling")).unwrap();
         let sys = LinuxSyscalls;
-        // `etc` resolves to <root><outside>, which does not exist: refused, not followed to the host.
-        assert!(sys.create_file(r, &rp("etc/hosts")).is_err());
-        assert!(sys.mkdir(r, &rp("dangling/sub"), 0o755).is_err());
-        std::fs::create_dir_all(r.join(outside.path().strip_prefix("/").unwrap())).unwrap();
+        // A dangling symlink is followed inside the root (rkt's EvaluateSymlinksInsideApp): the
+        // missing directories are made there, never on the host.
+        sys.mkdir(r, &rp("dangling/sub"), 0o755).unwrap();
+        assert!(r.join("no/such/dir/sub").is_dir());
+        // `etc` resolves to <root><outside>, created inside the root.
         sys.create_file(r, &rp("etc/hosts"))
             .unwrap_or_else(|e| panic!("{e}"));
         sys.mkdir(r, &rp("x/tmp/deep"), 0o1777).unwrap();
@@ -700,4 +768,25 @@ pub fn close_from_except(from: u32, keep: &[RawFd]) {
     }
     // SAFETY: integer arguments only.
     unsafe { libc::syscall(libc::SYS_close_range, lo, u32::MAX, 0) };
+}
+
+#[cfg(test)]
+mod resolve_tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_resolve_inside_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        std::fs::create_dir_all(root.join("etc/real")).unwrap();
+        std::os::unix::fs::symlink("/../../../etc/real", root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../x/y", root.join("etc/rel")).unwrap();
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        let fd = open_dir(root).unwrap();
+        let r = |p: &str| resolve_in_root(&fd, &RelPath::new(p).unwrap()).map(|r| r.as_str().to_string());
+        assert_eq!(r("/abs/sub").unwrap(), "etc/real/sub");
+        assert_eq!(r("/etc/rel/z").unwrap(), "x/y/z");
+        assert_eq!(r("/missing/abs").unwrap(), "missing/abs");
+        assert_eq!(r("/loop").unwrap_err().raw_os_error(), Some(libc::ELOOP));
+    }
 }
