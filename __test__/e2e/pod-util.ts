@@ -122,7 +122,7 @@ export async function startPod(ctx: RktContext, runArgs: string[], global: strin
  * then, as in rkt), and nothing of them is left on the host.
  */
 export function assertNothingLeft(ctx: RktContext, uuids: string[], marker = ctx.root): void {
-  const present = uuids.filter((u) => Object.values(podDirs(ctx)).some((l) => l.includes(u)));
+  const present = [...new Set(uuids)].filter((u) => Object.values(podDirs(ctx)).some((l) => l.includes(u)));
   if (present.length) {
     const r = ctx.run(['rm', ...present]);
     assert.equal(r.code, 0, `rkt rm: ${r.stderr}`);

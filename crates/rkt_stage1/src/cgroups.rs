@@ -42,7 +42,11 @@ pub fn parse_quantity_milli(s: &str) -> Option<u128> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (num, suffix) = s.split_at(split);
+    let exp = suffix
+        .strip_prefix(['e', 'E'])
+        .filter(|e| !e.is_empty() && e.len() <= 2 && e.bytes().all(|b| b.is_ascii_digit()));
     let mult: u128 = match suffix {
+        _ if exp.is_some() => 1000 * 10u128.pow(exp?.parse().ok()?),
         "" => 1000,
         "m" => 1,
         "k" => 1000 * 1000,
@@ -453,6 +457,7 @@ mod tests {
         assert_eq!(parse_quantity_milli("0.5"), Some(500));
         assert_eq!(parse_quantity_milli("42Mi"), Some(42_000 << 20));
         assert_eq!(parse_quantity_milli("1G"), Some(1_000_000_000_000));
+        assert_eq!(parse_quantity_milli("1e3"), Some(1_000_000));
         for bad in ["", "x", "1X", "1..2", "-1"] {
             assert_eq!(parse_quantity_milli(bad), None, "{bad}");
         }
