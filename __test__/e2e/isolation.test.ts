@@ -166,4 +166,44 @@ describe('isolation', () => {
     for (const l of ctx.ok(['list', '--full', '--no-legend']).split('\n')) if (l.split('\t')[0]) uuids.push(l.split('\t')[0]);
     assertNothingLeft(ctx, uuids, marker);
   });
+
+  it('--private-users: a user namespace with a random shift, owners shifted in the copy, enter joins it', async () => {
+    const pod = await startPod(ctx, [
+      '--private-users', '--no-overlay', '--volume=scratch,kind=empty,uid=1000,gid=100',
+      image, '--mount=volume=scratch,target=/scratch', '--exec=/inspect', '--',
+      `--print-msg=${marker}`, '--print-uid-map', '--print-user', '--stat-owner=/', '--stat=/', '--stat-owner=/inspect', '--stat-owner=/scratch',
+      '--write-file=/tmp/written:x', '--sleep=60000',
+    ]);
+    uuids.push(pod.uuid);
+    try {
+      await waitFor(() => pod.stdout().includes('owner:/scratch='), 10_000, 'the app output');
+      const podDir = path.join(ctx.dataDir, 'pods', 'run', pod.uuid);
+      const [shift, count] = fs.readFileSync(path.join(podDir, 'private-users-prepared'), 'utf8').split(':').map(Number);
+      assert.equal(count, 65536);
+      assert.ok(shift >= 65536 && shift % 65536 === 0, `shift ${shift}`);
+      const out = kv(pod.stdout());
+      assert.equal(out.get('uid_map'), `0 ${shift} 65536`);
+      assert.equal(out.get('gid_map'), `0 ${shift} 65536`);
+      assert.equal(out.get('uid'), '0 gid=0 euid=0');
+      assert.equal(out.get('owner:/'), '0:0', 'the rootfs is root-owned inside the namespace');
+      assert.equal(out.get('stat:/'), 'dir 755');
+      assert.equal(out.get('owner:/inspect'), '0:0');
+      assert.equal(out.get('owner:/scratch'), '1000:100', 'empty volume owners as the app sees them');
+      const written = fs.statSync(path.join(podDir, 'stage1', 'rootfs', 'opt', 'stage2', 'inspect', 'rootfs', 'tmp', 'written'));
+      assert.deepEqual([written.uid, written.gid], [shift, shift], "the pod's root is the shifted uid on the host");
+      const e = ctx.run(['enter', pod.uuid, '/inspect', '--print-uid-map', '--print-user']);
+      assert.equal(e.code, 0, e.stderr);
+      assert.equal(kv(e.stdout).get('uid_map'), `0 ${shift} 65536`, "enter joins the pod's user namespace");
+      assert.equal(kv(e.stdout).get('uid'), '0 gid=0 euid=0');
+    } finally {
+      ctx.run(['stop', pod.uuid]);
+      await pod.exited;
+    }
+    const r = ctx.run(['--insecure-options=image', 'run', '--private-users', image, '--exec=/inspect', '--', '--print-uid-map']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /disabling overlay support: "--private-users needs a copy of each app tree to shift its owners"/);
+    assert.doesNotMatch(kv(r.stdout).get('uid_map') ?? '', /^0 0 /);
+    for (const l of ctx.ok(['list', '--full', '--no-legend']).split('\n')) if (l.split('\t')[0]) uuids.push(l.split('\t')[0]);
+    assertNothingLeft(ctx, uuids, marker);
+  });
 });

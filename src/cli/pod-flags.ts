@@ -22,6 +22,7 @@ export abstract class PodCommand extends BaseCommand {
   stage1FromDir = Option.String('--stage1-from-dir', { description: 'filename of an image in the stage1 images directory to use as stage1' });
   inheritEnv = GoBool('--inherit-env', false, { description: "inherit all environment variables not set by apps" });
   noOverlay = GoBool('--no-overlay', false, { description: 'disable overlay filesystem' });
+  privateUsers = GoBool('--private-users', false, { description: 'run within user namespaces (implies copying the app trees, as --no-overlay)' });
   setEnv = Option.Array('--set-env', [], { description: 'environment variable to set for all the apps in the form key=value' });
   setEnvFile = Option.String('--set-env-file', { description: 'path to an environment variables file' });
   pullPolicy = Option.String('--pull-policy', 'new', { description: 'when to fetch an image: never, new or update (default "new")' });
@@ -80,6 +81,7 @@ export abstract class PodCommand extends BaseCommand {
       pullPolicy: policy as PullPolicy,
       insecureImage: g.insecure.has('image'),
       noOverlay: this.noOverlay,
+      privateUsers: this.privateUsers,
       log: (l) => imageLog.debug(l),
       warn: (l) => g.log.print(l),
     };

@@ -16,6 +16,7 @@ import { selectStage1, type Stage1Flags } from '../stage1/select';
 import { buildPodManifest, checkVolumeSources, type PodEnvOptions, type ResolvedApp } from './manifest';
 import { NewPod, PodDirs } from './pods';
 import type { AppArgs } from './run-args';
+import { checkUserNamespaces, newUidRange, shiftOwners, writeUidRange } from './userns';
 import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
 
 export interface PrepareOptions {
@@ -29,6 +30,8 @@ export interface PrepareOptions {
   pullPolicy: PullPolicy;
   insecureImage: boolean;
   noOverlay: boolean;
+  /** --private-users: a user namespace for the pod; its app trees are copied and shifted */
+  privateUsers?: boolean;
   uuidFileSave?: string;
   log: (line: string) => void;
   warn: (line: string) => void;
@@ -92,7 +95,11 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     resolved = apps;
   }
   checkVolumeSources(manifest);
-  const overlay = useOverlay(store, opts.noOverlay, opts.warn);
+  if (opts.privateUsers) checkUserNamespaces();
+  // The tree store is shared by every pod: only a copy can take the pod's owners.
+  if (opts.privateUsers && !opts.noOverlay) opts.warn('disabling overlay support: "--private-users needs a copy of each app tree to shift its owners"');
+  const overlay = useOverlay(store, opts.noOverlay || !!opts.privateUsers, opts.warn);
+  const uidRange = opts.privateUsers ? newUidRange() : undefined;
 
   const dirs = new PodDirs(store.layout.podsDir);
   const pod = await NewPod.create(dirs);
@@ -102,6 +109,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
   try {
     const p = pod.path;
     fs.writeFileSync(path.join(p, 'pod-created'), '', { mode: 0o640 });
+    if (uidRange) writeUidRange(p, uidRange);
     // stage1
     const s1 = await trees.render(stage1Key);
     if (!(await trees.check(s1.id)).ok) await trees.render(stage1Key, true);
@@ -128,6 +136,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
         path.join(appDir, 'rootfs'),
         overlay ? { upper: path.join(p, 'overlay', t.id, 'upper', appName), work: path.join(p, 'overlay', t.id, 'work', appName) } : undefined,
       );
+      if (uidRange) shiftOwners(path.join(appDir, 'rootfs'), uidRange);
       await store.touch(r.key);
     }
     writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);

@@ -128,6 +128,13 @@ fn main() {
             }
             "--readlink" => println!("link:{}={}", v(), std::fs::read_link(v()).map(|p| p.display().to_string()).unwrap_or_default()),
             "--status" => println!("status:{}={}", v(), status_field(v())),
+            "--stat-owner" => {
+                use std::os::unix::fs::MetadataExt;
+                match std::fs::symlink_metadata(v()) {
+                    Ok(m) => println!("owner:{}={}:{}", v(), m.uid(), m.gid()),
+                    Err(_) => println!("owner:{}=missing", v()),
+                }
+            }
             "--print-oom-score-adj" => println!("oom_score_adj={}", std::fs::read_to_string("/proc/self/oom_score_adj").unwrap_or_default().trim()),
             "--print-uid-map" => {
                 for m in ["uid_map", "gid_map"] {

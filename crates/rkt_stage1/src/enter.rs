@@ -201,13 +201,15 @@ pub fn enter(a: &EnterArgs, pod: &Path) -> Result<i32, EnterError> {
         .map_err(io(format!("cannot open the root of pid {}", a.pid)))?;
     let cgroup_procs = cgroups::open_app_procs(pod, &a.app);
     let mut joins: Vec<(&'static str, libc::c_int, OwnedFd)> = Vec::new();
+    // The pod's other namespaces belong to the host's user namespace (PID 1 made them before its
+    // own user namespace), so they are joined with our host privileges and the user namespace last.
     for (ns, flag) in [
-        ("user", libc::CLONE_NEWUSER),
         ("ipc", libc::CLONE_NEWIPC),
         ("uts", libc::CLONE_NEWUTS),
         ("net", libc::CLONE_NEWNET),
         ("pid", libc::CLONE_NEWPID),
         ("mnt", libc::CLONE_NEWNS),
+        ("user", libc::CLONE_NEWUSER),
     ] {
         // Joining one's own user namespace is EINVAL; the others are skipped for the same reason
         // of meaning (the pod shares them with the host).

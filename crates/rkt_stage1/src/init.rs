@@ -12,7 +12,7 @@ use crate::linux::{self, LinuxSyscalls};
 use crate::mounts::{self, AppMountSpec, VolumeBind};
 use crate::pod::{PodManifest, RuntimeApp};
 use crate::reaper::{self, Effects, Pod};
-use crate::{caps, cgroups, enter, env, layout, podfiles, volumes};
+use crate::{caps, cgroups, enter, env, layout, podfiles, userns, volumes};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
@@ -132,6 +132,7 @@ fn prepare_volumes(
     manifest: &PodManifest,
     ra: &RuntimeApp,
     pod: &Path,
+    shift: u32,
 ) -> Result<Vec<VolumeBind>, InitError> {
     let verr = |err| InitError::Volume {
         app: ra.name.clone(),
@@ -156,7 +157,8 @@ fn prepare_volumes(
                 .is_dir(),
             volumes::Backing::Empty { mode, uid, gid } => {
                 let fresh = !m.source.is_dir();
-                create_empty_volume(&m.source, mode, uid, gid).map_err(io_err(format!(
+                // Owners are the app's view: with --private-users, uid 0 in the pod is `shift` here.
+                create_empty_volume(&m.source, mode, uid + shift, gid + shift).map_err(io_err(format!(
                     "failed to create volume {}",
                     m.source.display()
                 )))?;
@@ -234,7 +236,7 @@ fn build_specs(
             console: console.clone(),
             disable_paths: a.disable_paths,
             read_only_rootfs: ra.read_only_root_fs,
-            volumes: prepare_volumes(manifest, ra, pod)?,
+            volumes: prepare_volumes(manifest, ra, pod, a.private_users.map_or(0, |p| p.0))?,
         };
         let (spec, warnings) = app::build_spec(SpecInputs {
             ra,
@@ -332,6 +334,20 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
         specs.len()
     ));
 
+    // PID 1 writes statuses and the ready link as the pod's root once in its user namespace.
+    if let Some((shift, _)) = a.private_users {
+        for d in [layout::stage1_rootfs(&pod).join("rkt"), layout::status_dir(&pod)] {
+            std::os::unix::fs::chown(&d, Some(shift), Some(shift))
+                .map_err(io_err(format!("failed to chown {}", d.display())))?;
+        }
+    }
+    let sync = match a.private_users {
+        Some(_) => Some((
+            userns::pipe().map_err(io_err("pipe"))?,
+            userns::pipe().map_err(io_err("pipe"))?,
+        )),
+        None => None,
+    };
     for sig in reaper::SIGNALS {
         linux::install_noop_handler(*sig);
     }
@@ -341,7 +357,13 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
         .map_err(io_err("failed to create the pod's PID namespace"))?;
     let child = linux::fork().map_err(io_err("failed to start the pod's PID 1"))?;
     if child == 0 {
-        let code = match pid1(&a, &pod, &hostname, &specs, last_cap, &log) {
+        // (to parent, from parent): the parent's ends are closed so a dead parent reads as EOF.
+        let sync = sync.map(|(up, down)| {
+            drop(up.read);
+            drop(down.write);
+            (up.write, down.read)
+        });
+        let code = match pid1(&a, &pod, &hostname, &specs, last_cap, &log, sync.as_ref()) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("stage1: {e}");
@@ -355,6 +377,15 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
     {
         linux::kill(child, libc::SIGKILL);
         return Err(io_err("failed to write the pid file")(e));
+    }
+    if let (Some((up, down)), Some((shift, count))) = (sync, a.private_users) {
+        drop(up.write);
+        drop(down.read);
+        if let Err(e) = userns::map_child(child, shift, count, &up.read, &down.write) {
+            linux::kill(child, libc::SIGKILL);
+            let _ = linux::wait_pid(child);
+            return Err(io_err("failed to set up the pod's user namespace")(e));
+        }
     }
     log.debug(&format!("pod PID 1 is host pid {child}"));
     drop(cgroup_fds);
@@ -392,7 +423,9 @@ fn pid1(
     specs: &[AppSpec],
     last_cap: u32,
     log: &Log,
+    sync: Option<&(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
 ) -> Result<i32, InitError> {
+    use std::os::fd::AsRawFd;
     // If rkt's process dies (even by SIGKILL) the pod must not outlive the lock it held.
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
@@ -429,8 +462,14 @@ fn pid1(
     pivot_into(&s1c).map_err(io_err(format!("failed to pivot into {}", s1.display())))?;
     // The lock fd and anything else inherited point into the host; PID 1 needs none of them, and
     // non-dumpable keeps apps from reaching PID 1's descriptors through /proc/1/fd.
-    let keep: Vec<RawFd> = specs.iter().flat_map(|s| s.cgroup_procs.iter().copied()).collect();
+    let mut keep: Vec<RawFd> = specs.iter().flat_map(|s| s.cgroup_procs.iter().copied()).collect();
+    if let Some((up, down)) = sync {
+        keep.extend([up.as_raw_fd(), down.as_raw_fd()]);
+    }
     linux::close_from_except(3, &keep);
+    if let Some((up, down)) = sync {
+        userns::enter_new(up, down).map_err(io_err("failed to enter the pod's user namespace"))?;
+    }
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
 

@@ -17,4 +17,5 @@ pub mod podfiles;
 pub mod reaper;
 pub mod stop;
 pub mod user;
+pub mod userns;
 pub mod volumes;
