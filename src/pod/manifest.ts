@@ -100,6 +100,12 @@ function isolatorsFor(app: App | undefined, a: AppArgs): Isolator[] {
     if (a.oomScoreAdj < -1000 || a.oomScoreAdj > 1000) throw new RktError('EUSAGE', `invalid argument "${a.oomScoreAdj}" for "--oom-score-adj" flag: must be in [-1000, 1000]`);
     iso = replaceIsolators(iso, ['os/linux/oom-score-adj'], [{ name: 'os/linux/oom-score-adj', value: a.oomScoreAdj }]);
   }
+  if (a.seccomp) {
+    const names = ['os/linux/seccomp-retain-set', 'os/linux/seccomp-remove-set'];
+    const value: Record<string, unknown> = { set: a.seccomp.set };
+    if (a.seccomp.errno) value.errno = a.seccomp.errno;
+    iso = replaceIsolators(iso, names, [{ name: `os/linux/seccomp-${a.seccomp.mode}-set`, value } as Isolator]);
+  }
   const caps = ['os/linux/capabilities-retain-set', 'os/linux/capabilities-remove-set'];
   if (a.capsRetain) iso = replaceIsolators(iso, caps, [{ name: caps[0], value: { set: a.capsRetain } }]);
   if (a.capsRemove) iso = replaceIsolators(iso, caps, [{ name: caps[1], value: { set: a.capsRemove } }]);

@@ -28,6 +28,34 @@ export interface AppArgs {
   userLabels: [string, string][];
   /** per-app --mount, in order */
   mounts: MountArg[];
+  seccomp?: SeccompArg;
+}
+
+export interface SeccompArg {
+  mode: 'retain' | 'remove';
+  errno?: string;
+  set: string[];
+}
+
+/** `--seccomp mode=retain|remove[,errno=ENAME],syscall,...` (rkt's parseSeccompArgs). */
+export function parseSeccompFlag(v: string): SeccompArg {
+  const parts = v.split(',').map((p) => p.trim());
+  const bad = (why: string) => new RktError('EUSAGE', `invalid argument "${v}" for "--seccomp" flag: ${why}`);
+  const m = /^mode=(.*)$/.exec(parts[0] ?? '');
+  if (!m) throw bad('the first item must be mode=retain or mode=remove');
+  if (m[1] !== 'retain' && m[1] !== 'remove') throw bad(`unknown mode "${m[1]}"`);
+  const out: SeccompArg = { mode: m[1], set: [] };
+  for (const p of parts.slice(1)) {
+    if (p.startsWith('errno=')) {
+      if (out.errno !== undefined) throw bad('errno given twice');
+      const e = p.slice(6);
+      if (!/^E[A-Z0-9]+$/.test(e)) throw bad(`invalid errno "${e}"`);
+      out.errno = e;
+    } else if (p.includes('=')) throw bad(`unknown parameter "${p}"`);
+    else if (p !== '') out.set.push(p);
+  }
+  if (out.set.length === 0) throw bad('no syscall given');
+  return out;
 }
 
 export interface MountArg {
@@ -85,7 +113,8 @@ type ValueFlag =
   | 'annotation'
   | 'user-annotation'
   | 'user-label'
-  | 'mount';
+  | 'mount'
+  | 'seccomp';
 
 const VALUE_FLAGS = new Set<string>([
   'exec',
@@ -108,6 +137,7 @@ const VALUE_FLAGS = new Set<string>([
   'user-annotation',
   'user-label',
   'mount',
+  'seccomp',
 ]);
 const REPEATABLE = new Set(['environment', 'annotation', 'user-annotation', 'user-label', 'mount']);
 const BOOL_FLAGS = new Set(['readonly-rootfs']);
@@ -184,6 +214,9 @@ function apply(app: AppArgs, flag: ValueFlag, v: string): void {
       break;
     case 'mount':
       app.mounts.push(parseMountFlag(v));
+      break;
+    case 'seccomp':
+      app.seccomp = parseSeccompFlag(v);
       break;
   }
 }
