@@ -7,12 +7,20 @@ need_apt=()
 for tool in xz:xz-utils bzip2:bzip2 gzip:gzip tar:tar; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
 done
+# Docker/OCI tests: a real registry, image building and pushing without a Docker engine, htpasswd
+# for Basic auth, and a static busybox as the images' userland.
+for tool in docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:apache2-utils openssl:openssl; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
+done
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: please install: ${need_apt[*]}" >&2
     exit 1
   fi
   echo "setup: apt-get install ${need_apt[*]}" >&2
+  # A fresh CI image may have no package lists yet.
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 

@@ -17,6 +17,10 @@ export type RktErrorCode =
   | 'EUNSAFE_PATH' // tar entry would escape its root
   | 'EHASH_MISMATCH' // stored bytes do not match their key
   | 'ENATIVE' // the native addon is missing or broken
+  | 'ESIGNATURE' // signature missing, malformed, untrusted or not matching the image
+  | 'ETRUST' // keystore problem, key review refused or impossible
+  | 'EDISCOVERY' // appc meta discovery found nothing usable
+  | 'ENETWORK' // HTTP(S) failure: connection, TLS, status code, truncated body
   | 'EUNSUPPORTED'
   | 'EINTERNAL';
 

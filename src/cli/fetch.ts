@@ -62,6 +62,7 @@ export class FetchCommand extends BaseCommand {
           signature: this.signature,
           renderTree: root,
           log: (l) => imageLog.debug(l),
+          env: { insecure: g.insecure, config: g.config(), stderr: this.context.stderr as NodeJS.WriteStream },
         });
         this.out(shortKey(key, this.full ? 'full' : 'fetch'));
       }

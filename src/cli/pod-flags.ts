@@ -75,6 +75,7 @@ export abstract class PodCommand extends BaseCommand {
       config: g.config(),
       pullPolicy: policy as PullPolicy,
       insecureImage: g.insecure.has('image'),
+      fetchEnv: { insecure: g.insecure, config: g.config(), stderr: this.context.stderr as NodeJS.WriteStream },
       noOverlay: this.noOverlay,
       log: (l) => imageLog.debug(l),
       warn: (l) => g.log.print(l),

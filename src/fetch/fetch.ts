@@ -8,6 +8,7 @@ import type { ImageStore } from '../store/image-store';
 import { TreeStore } from '../store/tree-store';
 import { parseAppString } from '../discovery/app-string';
 import { classifyImageArg } from './classify';
+import type { DockerEnv } from '../docker/fetch-docker';
 
 export type PullPolicy = 'never' | 'new' | 'update';
 
@@ -17,6 +18,8 @@ export interface FetchOptions {
   signature?: string;
   renderTree: boolean;
   log: (line: string) => void;
+  /** insecure options, auth config and stderr for registry fetches */
+  env?: DockerEnv;
 }
 
 export async function fetchImage(store: ImageStore, arg: string, opts: FetchOptions): Promise<string> {
@@ -56,7 +59,12 @@ export async function fetchImage(store: ImageStore, arg: string, opts: FetchOpti
     case 'url':
       throw new RktError('EUNSUPPORTED', `fetching from ${what.url} is not supported yet (http/https fetch)`);
     case 'docker':
-      throw new RktError('EUNSUPPORTED', `docker images are not supported yet: docker://${what.ref}`);
+    case 'oci-layout':
+    case 'oci-archive': {
+      const docker = await import('../docker/fetch-image');
+      key = await docker.fetchDockerOrOci(store, what, opts);
+      break;
+    }
   }
   if (opts.renderTree) await new TreeStore(store).render(key);
   return key;

@@ -11,6 +11,7 @@ import type { ImageStore } from '../store/image-store';
 import { TreeStore } from '../store/tree-store';
 import { FileLock, writeFileDurable } from '../store/locks';
 import { fetchImage, type PullPolicy } from '../fetch/fetch';
+import type { DockerEnv } from '../docker/fetch-docker';
 import type { RktConfig } from '../config/types';
 import { selectStage1, type Stage1Flags } from '../stage1/select';
 import { buildPodManifest, type PodEnvOptions, type ResolvedApp } from './manifest';
@@ -28,6 +29,8 @@ export interface PrepareOptions {
   config: RktConfig;
   pullPolicy: PullPolicy;
   insecureImage: boolean;
+  /** network settings for fetching the apps' images (docker://) */
+  fetchEnv?: DockerEnv;
   noOverlay: boolean;
   uuidFileSave?: string;
   log: (line: string) => void;
@@ -85,6 +88,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
         signature: a.signature,
         renderTree: false,
         log: opts.log,
+        env: opts.fetchEnv,
       });
       apps.push({ args: a, key, manifest: store.readManifest(key) });
     }
