@@ -39,6 +39,9 @@ function netError(what: string, e: unknown, https: boolean): RktError {
   const err = e as { message?: string; code?: string; cause?: { message?: string; code?: string } };
   const code = err.cause?.code ?? err.code ?? '';
   let msg = err.cause?.message ?? err.message ?? String(e);
+  // OpenSSL's messages carry a hex prefix and source paths; keep their reason only.
+  const ssl = /routines:[^:]*:([^:]+)/.exec(msg);
+  if (ssl) msg = `TLS handshake failed (${ssl[1]})`;
   if (https && /SSL|TLS|CERT|EPROTO/i.test(`${code} ${msg}`)) {
     msg += /WRONG_VERSION|wrong version|EPROTO/i.test(`${code} ${msg}`)
       ? ' (for a plain-HTTP registry use --insecure-options=http)'
