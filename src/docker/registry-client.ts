@@ -283,7 +283,7 @@ export class RegistryClient {
   }
 
   private async blobResponse(desc: Descriptor, what: string): Promise<Dispatcher.ResponseData> {
-    const res = await this.get(`${this.base}/v2/${this.ref.repository}/blobs/${desc.digest}`, {}, what);
+    const res = await this.get(`${this.base}/v2/${this.ref.repository}/blobs/${desc.digest}`, {}, `${what}: download failed`);
     if (res.statusCode === 200) return res;
     const detail = await registryErrors(res);
     if (res.statusCode === 404) throw new RktError('ENOTFOUND', `${what} not found in ${this.name}${detail ? ` (${detail})` : ''}`);
