@@ -26,7 +26,7 @@ function size(n: number): string {
 
 export function progressLine(digest: string, done: number, total: number): string {
   const filled = total > 0 ? Math.min(WIDTH, Math.floor((done / total) * WIDTH)) : WIDTH;
-  return `Downloading ${digest.slice(0, 19)} [${'='.repeat(filled)}${' '.repeat(WIDTH - filled)}] ${size(done)} / ${size(total)}`;
+  return `Downloading ${digest.slice(0, 18)} [${'='.repeat(filled)}${' '.repeat(WIDTH - filled)}] ${size(done)} / ${size(total)}`;
 }
 
 export class LayerProgress {
