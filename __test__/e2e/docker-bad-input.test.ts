@@ -12,7 +12,7 @@ import * as zlib from 'node:zlib';
 import { inspectBinaryPath, tarBuffer, type TarEntry } from '../../scripts/fixtures/aci';
 import { RktContext } from './harness';
 import { FaultProxy, Registry, buildTestImage, push, pushRawImage, stopAll, type BuiltImage } from './docker-fixtures';
-import { expectRefused } from './docker-helpers';
+import { assertNothingStored, expectRefused, rkt } from './docker-helpers';
 
 const INSECURE = '--insecure-options=image,http';
 
@@ -97,6 +97,33 @@ describe('docker:// bad input', () => {
       assert.equal(fs.existsSync(path.join(ctx.dataDir, '..', 'evil')), false);
     });
   }
+
+  it('kill -9 mid-pull leaves a download dir that image gc sweeps', async () => {
+    const proxy = await FaultProxy.start(reg, { stallMidBlobAfter: 100_000 });
+    const tmp = path.join(ctx.dataDir, 'cas', 'tmp');
+    try {
+      const child = ctx.spawn([INSECURE, 'fetch', `docker://${proxy.addr}/e2e/bb:good`]);
+      const gone = new Promise((r) => child.once('exit', r));
+      const deadline = Date.now() + 30_000;
+      let dir: string | undefined;
+      while (Date.now() < deadline && dir === undefined) {
+        await new Promise((r) => setTimeout(r, 50));
+        dir = (fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).find((n) => {
+          if (!n.startsWith('docker2aci-')) return false;
+          return fs.readdirSync(path.join(tmp, n)).some((f) => fs.statSync(path.join(tmp, n, f)).size >= 100_000);
+        });
+      }
+      assert.ok(dir, 'a download in progress');
+      child.kill('SIGKILL');
+      await gone;
+      assert.ok(fs.existsSync(path.join(tmp, dir)), 'left behind by the killed process');
+      const gc = await rkt(ctx, ['image', 'gc']);
+      assert.equal(gc.code, 0, gc.stderr);
+      assertNothingStored(ctx);
+    } finally {
+      await proxy.stop();
+    }
+  });
 
   it('a registry that dies mid-pull', async () => {
     // Its own registry: this one is killed.

@@ -200,6 +200,8 @@ export class TokenServer {
 export interface Fault {
   /** forward this many bytes of the first blob larger than that, then kill the registry */
   dieMidBlobAfter?: { bytes: number; registry: Registry };
+  /** forward this many bytes of the first blob larger than that, then send nothing more */
+  stallMidBlobAfter?: number;
   /** answer manifest requests with this media type (body rewritten, no Docker-Content-Digest) */
   manifestMediaType?: string;
 }
@@ -221,6 +223,19 @@ export class FaultProxy {
       const up = http.request({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
         const isBlob = /\/blobs\/sha256:/.test(req.url ?? '') && req.method === 'GET';
         const isManifest = /\/manifests\//.test(req.url ?? '') && req.method === 'GET';
+        const stall = fault.stallMidBlobAfter;
+        if (stall !== undefined && isBlob && Number(ur.headers['content-length']) > stall) {
+          res.writeHead(ur.statusCode ?? 500, ur.headers);
+          let sent = 0;
+          ur.on('data', (c: Buffer) => {
+            if (sent >= stall) return;
+            const part = c.subarray(0, stall - sent);
+            sent += part.length;
+            res.write(part);
+            if (sent >= stall) ur.pause();
+          });
+          return;
+        }
         const die = fault.dieMidBlobAfter;
         if (die && isBlob && !died && Number(ur.headers['content-length']) > die.bytes) {
           died = true;

@@ -69,7 +69,7 @@ async function pullAndStore(store: ImageStore, ref: DockerReference, env: Docker
     credentials: env.config ? dockerCredentialsFor(env.config, ref.registry) : undefined,
     signal: abort.signal,
   });
-  const work = fs.mkdtempSync(path.join(store.layout.casTmpDir, 'docker2aci-'));
+  const work = fs.mkdtempSync(path.join(store.layout.casTmpDir, `docker2aci-${process.pid}-`));
   try {
     const what = `docker image ${client.name}${ref.digest ? '@' + ref.digest : ':' + ref.tag}`;
     let fetched = await client.manifest(manifestReference(ref));

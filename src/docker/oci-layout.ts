@@ -164,7 +164,7 @@ export async function fetchOciArchive(store: ImageStore, spec: string, opts: Oci
   refuseUnsigned(opts.insecureImage);
   const { path: file, tag } = splitPathTag(spec);
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new RktError('ENOTFOUND', `${source}: no such file ${file}`);
-  const work = fs.mkdtempSync(path.join(store.layout.casTmpDir, 'oci-archive-'));
+  const work = fs.mkdtempSync(path.join(store.layout.casTmpDir, `oci-archive-${process.pid}-`));
   try {
     await unpackLayoutFiles(file, work, source);
     opts.log(`importing OCI archive ${file}${tag ? ` tag ${tag}` : ''}`);

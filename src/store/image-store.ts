@@ -223,10 +223,11 @@ export class ImageStore {
   async sweep(): Promise<{ tmpFiles: number; orphanBlobs: number }> {
     let tmpFiles = 0;
     for (const name of safeReaddir(this.layout.casTmpDir)) {
-      const m = /^import-(\d+)-/.exec(name);
+      // import-<pid>-* files, and docker2aci-<pid>-* / oci-archive-<pid>-* download dirs
+      const m = /^(?:import|docker2aci|oci-archive)-(\d+)-/.exec(name);
       if (!m) continue;
       if (processAlive(Number(m[1]))) continue;
-      fs.rmSync(path.join(this.layout.casTmpDir, name), { force: true });
+      fs.rmSync(path.join(this.layout.casTmpDir, name), { force: true, recursive: true });
       tmpFiles++;
     }
     let orphanBlobs = 0;
