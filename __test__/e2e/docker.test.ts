@@ -8,7 +8,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspectBinaryPath } from '../../scripts/fixtures/aci';
-import { RktContext } from './harness';
+import { spawnSync } from 'node:child_process';
+import { RKT, RktContext } from './harness';
 import { Registry, TokenServer, buildTestImage, manifestDigest, push, putManifest, stopAll, type BuiltImage } from './docker-fixtures';
 import { WARNING, expectRefused, rkt, rktOk, writeDockerAuth } from './docker-helpers';
 
@@ -89,6 +90,21 @@ describe('docker:// from a registry v2', () => {
       assert.match(await rktOk(ctx, ['image', 'list', '--no-legend']), new RegExp(`127\\.0\\.0\\.1_${reg.port}/e2e/bb:${tag}`));
     });
   }
+
+  it('draws one progress line per layer, on a terminal only', () => {
+    const q = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    const cmd = [process.execPath, RKT, ...ctx.globalArgs(), INSECURE, 'fetch', `docker://${reg.addr}/e2e/bb:oci`].map(q).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stdout);
+    const index = JSON.parse(fs.readFileSync(path.join(img.layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const layers = (JSON.parse(fs.readFileSync(path.join(img.layout, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8')) as { layers: { digest: string }[] }).layers;
+    const lines = [...r.stdout.matchAll(/Downloading (sha256:[0-9a-f]{11}) \[(=*) *\] [\d.]+ [KMG]?B \/ [\d.]+ [KMG]?B/g)];
+    const seen = new Set(lines.map((m) => m[1]));
+    assert.deepEqual([...seen].sort(), layers.map((l) => l.digest.slice(0, 18)).sort());
+    // the last drawing shows every layer complete
+    const last = lines.slice(-layers.length);
+    for (const m of last) assert.equal(m[2].length, 20, m[0]);
+  });
 
   it('accepts docker: as well, and the same image gives the same image ID', async () => {
     const a = (await rktOk(ctx, [INSECURE, 'fetch', '--full', `docker://${reg.addr}/e2e/bb:oci`])).trim();
