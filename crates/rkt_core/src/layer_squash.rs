@@ -117,6 +117,9 @@ fn emit_all(layers: &[LayerInput], manifest: &[u8], out: &mut Out) -> Result<u64
 struct Owner {
     layer: usize,
     kind: Kind,
+    /// A directory that only exists as the parent of an upper layer's entry: lower layers may
+    /// still set its metadata (their directory entry), but nothing else may take its place.
+    implicit: bool,
 }
 
 #[derive(Default)]
@@ -150,15 +153,17 @@ impl Squasher {
         self.opaque.extend(self.pending_opaque.drain(..));
     }
 
-    /// Is `name` (cleaned, relative, not a whiteout) visible from this layer?
-    fn decide(&mut self, name: &[u8], layer_name: &str) -> Result<Decision> {
+    /// Is `name` (cleaned, relative, not a whiteout) of kind `kind` visible from this layer?
+    fn decide(&mut self, name: &[u8], kind: Kind, layer_name: &str) -> Result<Decision> {
         if self.hidden.contains(name) {
             return Ok(Decision::Skip);
         }
         if let Some(o) = self.owned.get(name) {
             // A later entry of the same layer replaces the earlier one, as
-            // extracting the layer would; an upper layer's entry wins.
-            if o.layer != self.layer {
+            // extracting the layer would; an upper layer's entry wins, except
+            // that the first real entry of an implied directory gives it its
+            // metadata.
+            if o.layer != self.layer && !(o.implicit && kind == Kind::Dir) {
                 return Ok(Decision::Skip);
             }
         }
@@ -195,6 +200,17 @@ impl Squasher {
         }
         self.checked_parents.insert(p.to_vec());
         Ok(Decision::Emit)
+    }
+
+    /// Records `rel` as this layer's, and its missing ancestors as implied directories.
+    fn own(&mut self, rel: &[u8], kind: Kind) {
+        let layer = self.layer;
+        self.owned.insert(rel.to_vec(), Owner { layer, kind, implicit: false });
+        let mut p = parent(rel);
+        while !p.is_empty() && !self.owned.contains_key(p) {
+            self.owned.insert(p.to_vec(), Owner { layer, kind: Kind::Dir, implicit: true });
+            p = parent(p);
+        }
     }
 
     fn emit_deferred(&mut self, out: &mut Out) -> Result<()> {
@@ -273,7 +289,7 @@ impl Sink for LayerSink<'_> {
             }
             return Ok(false);
         }
-        if let Decision::Skip = self.sq.decide(&rel, self.layer)? {
+        if let Decision::Skip = self.sq.decide(&rel, e.kind, self.layer)? {
             return Ok(false);
         }
         let target = if e.kind == Kind::Hardlink {
@@ -285,7 +301,7 @@ impl Sink for LayerSink<'_> {
         } else {
             None
         };
-        self.sq.owned.insert(rel.clone(), Owner { layer: self.sq.layer, kind: e.kind });
+        self.sq.own(&rel, e.kind);
         if let Some(t) = target {
             if !self.sq.owned.contains_key(&t) {
                 self.sq.deferred.push((e.clone(), rel, t));

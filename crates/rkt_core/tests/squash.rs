@@ -158,3 +158,16 @@ fn hardlink_to_nothing_fails() {
     assert_eq!(c, "EIMAGE_FORMAT", "{m}");
     assert!(m.contains("no layer provides"), "{m}");
 }
+
+#[test]
+fn directories_implied_by_an_upper_layer_keep_lower_metadata_and_shadow_lower_files() {
+    let mut base = Tar::new();
+    base.dir_mode("etc", 0o750).file("etc/a", b"a").file("x", b"lower file where a dir will be");
+    let mut top = Tar::new();
+    top.file("etc/b", b"b").file("x/inner", b"inner");
+    let o = squash_and_extract(&[base.bytes(), top.bytes()]);
+    assert_eq!(mode_of(&o.rootfs.join("etc")), 0o750, "the base layer's directory entry still applies");
+    assert_eq!(read(&o.rootfs.join("etc/a")), "a");
+    assert_eq!(read(&o.rootfs.join("etc/b")), "b");
+    assert_eq!(read(&o.rootfs.join("x/inner")), "inner");
+}
