@@ -202,12 +202,16 @@ export interface Fault {
   dieMidBlobAfter?: { bytes: number; registry: Registry };
   /** forward this many bytes of the first blob larger than that, then send nothing more */
   stallMidBlobAfter?: number;
+  /** hold every blob response this long before forwarding it (to observe concurrency) */
+  delayBlobsMs?: number;
   /** answer manifest requests with this media type (body rewritten, no Docker-Content-Digest) */
   manifestMediaType?: string;
 }
 
 /** A forwarding proxy in front of a registry that injects one fault. */
 export class FaultProxy {
+  /** most blob GETs in flight at once */
+  maxConcurrentBlobs = 0;
   private constructor(
     private readonly server: http.Server,
     readonly port: number,
@@ -218,8 +222,24 @@ export class FaultProxy {
   }
 
   static async start(target: Registry, fault: Fault): Promise<FaultProxy> {
+    let p: FaultProxy;
     let died = false;
+    let inFlight = 0;
+    const stats = { max: 0 };
     const server = http.createServer((req, res) => {
+      if (/\/blobs\/sha256:/.test(req.url ?? '') && req.method === 'GET') {
+        inFlight++;
+        stats.max = Math.max(stats.max, inFlight);
+        p.maxConcurrentBlobs = stats.max;
+        res.on('close', () => inFlight--);
+        if (fault.delayBlobsMs) {
+          setTimeout(() => forward(req, res), fault.delayBlobsMs);
+          return;
+        }
+      }
+      forward(req, res);
+    });
+    const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const up = http.request({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
         const isBlob = /\/blobs\/sha256:/.test(req.url ?? '') && req.method === 'GET';
         const isManifest = /\/manifests\//.test(req.url ?? '') && req.method === 'GET';
@@ -273,10 +293,10 @@ export class FaultProxy {
       });
       up.on('error', () => res.socket?.destroy());
       req.pipe(up);
-    });
+    };
     const port = await freePort();
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    const p = new FaultProxy(server, port);
+    p = new FaultProxy(server, port);
     stoppers.add(() => p.stop());
     return p;
   }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { inspectBinaryPath } from '../../scripts/fixtures/aci';
 import { spawnSync } from 'node:child_process';
 import { RKT, RktContext } from './harness';
-import { Registry, TokenServer, buildTestImage, manifestDigest, push, putManifest, stopAll, type BuiltImage } from './docker-fixtures';
+import { FaultProxy, Registry, TokenServer, buildTestImage, manifestDigest, push, putManifest, stopAll, type BuiltImage } from './docker-fixtures';
 import { WARNING, expectRefused, rkt, rktOk, writeDockerAuth } from './docker-helpers';
 
 const INSECURE = '--insecure-options=image,http';
@@ -104,6 +104,18 @@ describe('docker:// from a registry v2', () => {
     // the last drawing shows every layer complete
     const last = lines.slice(-layers.length);
     for (const m of last) assert.equal(m[2].length, 20, m[0]);
+  });
+
+  it('downloads the layers in parallel', async () => {
+    const proxy = await FaultProxy.start(reg, { delayBlobsMs: 300 });
+    try {
+      const r = await rkt(ctx, [INSECURE, 'fetch', `docker://${proxy.addr}/e2e/bb:oci`]);
+      assert.equal(r.code, 0, r.stderr);
+      // 4 layers (+ the config, fetched first): all layers requested before any answer came
+      assert.equal(proxy.maxConcurrentBlobs, 4);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('accepts docker: as well, and the same image gives the same image ID', async () => {
