@@ -106,13 +106,15 @@ export class Registry {
     fs.closeSync(out);
     children.add(child);
     const r = new Registry(port, dir, child);
-    stoppers.add(() => r.stop());
+    stoppers.add(r.stopper);
     await waitHttp(`${auth.tls ? 'https' : 'http'}://127.0.0.1:${port}/v2/`, child, log);
     return r;
   }
 
+  private readonly stopper = () => this.stop();
+
   async stop(): Promise<void> {
-    stoppers.delete(() => this.stop());
+    stoppers.delete(this.stopper);
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const gone = new Promise((r) => this.child.once('exit', r));
       this.child.kill('SIGKILL');

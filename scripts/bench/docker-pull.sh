@@ -63,14 +63,23 @@ ours_run() {
   rm -rf "$work/data"
   node bin/rkt --dir="$work/data" --insecure-options=image,http fetch docker://127.0.0.1:$port/bench/img:1
 }
-peer_times=(); ours_times=(); peer_rss=0; ours_rss=0
+peer_times=(); ours_times=(); conv_times=(); copy_times=(); peer_rss=0; ours_rss=0; conv_rss=0
 for _ in $(seq "$RUNS"); do
+  rm -rf "$work/oci"
+  copy_times+=("$(time_cmd skopeo copy --quiet --src-tls-verify=false "docker://127.0.0.1:$port/bench/img:1" "oci:$work/oci:1")")
   read -r s r < <(time_rss bash -c "$(declare -f peer_run); work=$work port=$port; peer_run"); peer_times+=("$s"); [ "$r" -gt "$peer_rss" ] && peer_rss=$r
   read -r s r < <(time_rss bash -c "$(declare -f ours_run); work=$work port=$port; ours_run"); ours_times+=("$s"); [ "$r" -gt "$ours_rss" ] && ours_rss=$r
+  rm -rf "$work/data"
+  read -r s r < <(node dist/scripts/bench/docker-pull-one.js "$work/data" "docker://127.0.0.1:$port/bench/img:1"); conv_times+=("$s"); r=${r%.*}; [ "$r" -gt "$conv_rss" ] && conv_rss=$r
 done
 peer=$(printf '%s\n' "${peer_times[@]}" | median)
 ours=$(printf '%s\n' "${ours_times[@]}" | median)
+conv=$(printf '%s\n' "${conv_times[@]}" | median)
+copy=$(printf '%s\n' "${copy_times[@]}" | median)
 
 echo "pull + convert of a $LAYERS-layer image, $(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1048576}') MiB uncompressed ($(awk -v b="$compressed" 'BEGIN{printf "%.0f", b/1048576}') MiB gzip) from 127.0.0.1, median of $RUNS runs"
-printf '  skopeo copy + umoci unpack : %6.3f s  %5s MB/s  peak RSS %4s MiB\n' "$peer" "$(mbps "$bytes" "$peer")" "$peer_rss"
-printf '  rkt fetch docker:// %s: %6.3f s  %5s MB/s  peak RSS %4s MiB  (%sx faster)\n' "$([ "$(id -u)" -eq 0 ] && echo '(+render)' || echo '        ')" "$ours" "$(mbps "$bytes" "$ours")" "$ours_rss" "$(ratio "$peer" "$ours")"
+printf '  skopeo copy (pull only)          : %6.3f s  %5s MB/s\n' "$copy" "$(mbps "$bytes" "$copy")"
+printf '  skopeo copy + umoci unpack       : %6.3f s  %5s MB/s  peak RSS %4s MiB\n' "$peer" "$(mbps "$bytes" "$peer")" "$peer_rss"
+printf '  pull + convert + store (no tree) : %6.3f s  %5s MB/s  peak RSS %4s MiB  (%sx vs skopeo+umoci)\n' "$conv" "$(mbps "$bytes" "$conv")" "$conv_rss" "$(ratio "$peer" "$conv")"
+printf '  rkt fetch docker:// CLI%s: %6.3f s  %5s MB/s  peak RSS %4s MiB  (%sx vs skopeo+umoci)\n' "$([ "$(id -u)" -eq 0 ] && echo ' (+render)' || echo '          ')" "$ours" "$(mbps "$bytes" "$ours")" "$ours_rss" "$(ratio "$peer" "$ours")"
+echo "  (fsync of the store blob and syncfs of the tree are included on our side; skopeo/umoci sync nothing)"

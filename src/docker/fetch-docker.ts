@@ -14,7 +14,7 @@ import type { ImageStore } from '../store/image-store';
 import { convertConfig, type ImageConfig } from './convert';
 import { parseManifest, pickPlatform, type Descriptor } from './manifest';
 import { LayerProgress, type ProgressSink } from './progress';
-import { manifestReference, parseDockerReference, type DockerReference } from './reference';
+import { DEFAULT_REGISTRY, manifestReference, parseDockerReference, type DockerReference } from './reference';
 import { RegistryClient } from './registry-client';
 import { storeConverted, type VerifiedLayer } from './store-converted';
 
@@ -66,7 +66,7 @@ async function pullAndStore(store: ImageStore, ref: DockerReference, env: Docker
   const client = await RegistryClient.open(ref, {
     insecureHttp: env.insecure.has('http'),
     insecureTls: env.insecure.has('tls'),
-    credentials: env.config ? dockerCredentialsFor(env.config, ref.registry) : undefined,
+    credentials: credentialsFor(env.config, ref.registry),
     signal: abort.signal,
   });
   const work = fs.mkdtempSync(path.join(store.layout.casTmpDir, `docker2aci-${process.pid}-`));
@@ -102,6 +102,17 @@ async function pullAndStore(store: ImageStore, ref: DockerReference, env: Docker
     await client.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** dockerAuth by registry host; Docker Hub also under the names people write for it. */
+function credentialsFor(config: RktConfig | undefined, registry: string) {
+  if (!config) return undefined;
+  const names = registry === DEFAULT_REGISTRY ? [registry, 'index.docker.io', 'docker.io', 'https://index.docker.io/v1/'] : [registry];
+  for (const n of names) {
+    const c = dockerCredentialsFor(config, n);
+    if (c) return c;
+  }
+  return undefined;
 }
 
 export function parseConfig(bytes: Buffer, what: string): ImageConfig {
