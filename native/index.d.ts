@@ -42,6 +42,12 @@ export interface ImportResult {
   fileType: string
 }
 
+export interface LayerInput {
+  path: string
+  /** Used in error messages (the layer's digest). */
+  name: string
+}
+
 /** Mounts an overlay (lower dirs read-only, writes to upper) on `target`. */
 export declare function mountOverlay(lower: Array<string>, upper: string, work: string, target: string): void
 
@@ -62,6 +68,17 @@ export interface RenderStats {
 
 /** Renders images (dependency-list order, top image first) into `dest` (rootfs/ + manifest). */
 export declare function renderTree(images: Array<RenderImageInput>, dest: string): Promise<RenderStats>
+
+/** Squashes Docker/OCI layers (bottom first) under `manifest` into one ACI temp file in `tmpDir`. */
+export declare function squashLayers(layers: Array<LayerInput>, manifest: Buffer, tmpDir: string): Promise<SquashResult>
+
+export interface SquashResult {
+  key: string
+  hashHex: string
+  tmpPath: string
+  size: number
+  files: number
+}
 
 /** syncfs(2) of the filesystem holding `path`, off the JS thread. */
 export declare function syncfs(path: string): Promise<void>

@@ -10,6 +10,12 @@ need_apt=()
 for tool in xz:xz-utils bzip2:bzip2 gzip:gzip tar:tar gpg:gnupg gpgconf:gnupg openssl:openssl ip:iproute2 unshare:util-linux script:bsdutils python3:python3 curl:curl; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
 done
+# Docker/OCI tests: a real registry, image building and pushing without a Docker engine, htpasswd
+# for Basic auth, and a static busybox as the images' userland.
+for tool in docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:apache2-utils; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
+done
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: please install: ${need_apt[*]}" >&2

@@ -25,6 +25,19 @@ export interface RenderStats {
   bytes: number;
 }
 
+export interface LayerInput {
+  path: string;
+  /** the layer's digest, for error messages */
+  name: string;
+}
+export interface SquashResult {
+  key: string;
+  hashHex: string;
+  tmpPath: string;
+  size: number;
+  files: number;
+}
+
 interface Addon {
   importAci(src: string, tmpDir: string): Promise<ImportResult>;
   commitBlob(tmpPath: string, dest: string): void;
@@ -43,6 +56,7 @@ interface Addon {
   overlaySupported(dir: string): boolean;
   execStage1(path: string, argv: string[], env: string[], cwd: string, keepFds: number[]): void;
   coreVersion(): string;
+  squashLayers(layers: LayerInput[], manifest: Buffer, tmpDir: string): Promise<SquashResult>;
 }
 
 const KNOWN_CODES = new Set<RktErrorCode>([
@@ -113,4 +127,6 @@ export const native = {
   /** Never returns on success: this process becomes stage1. */
   execStage1: (path: string, argv: string[], env: string[], cwd: string, keepFds: number[]) => callSync((a) => a.execStage1(path, argv, env, cwd, keepFds)),
   coreVersion: () => callSync((a) => a.coreVersion()),
+  /** Docker/OCI layers (bottom first) squashed into one ACI temp file (see rkt_core::layer_squash). */
+  squashLayers: (layers: LayerInput[], manifest: Buffer, tmpDir: string) => call((a) => a.squashLayers(layers, manifest, tmpDir)),
 };

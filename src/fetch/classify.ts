@@ -10,6 +10,8 @@ export type ImageArg =
   | { kind: 'file'; path: string }
   | { kind: 'url'; url: string }
   | { kind: 'docker'; ref: string }
+  | { kind: 'oci-layout'; spec: string }
+  | { kind: 'oci-archive'; spec: string }
   | { kind: 'name'; value: string };
 
 function isRegularFile(p: string): boolean {
@@ -25,6 +27,9 @@ export function classifyImageArg(arg: string, cwd = process.cwd()): ImageArg {
   if (arg.startsWith('sha512-')) return { kind: 'hash', value: arg };
   if (arg.startsWith('docker://')) return { kind: 'docker', ref: arg.slice('docker://'.length) };
   if (arg.startsWith('docker:')) return { kind: 'docker', ref: arg.slice('docker:'.length) };
+  // Local OCI images (src/docker/oci-layout.ts): not rkt syntax, named like skopeo's transports.
+  if (arg.startsWith('oci-layout:')) return { kind: 'oci-layout', spec: arg.slice('oci-layout:'.length) };
+  if (arg.startsWith('oci-archive:')) return { kind: 'oci-archive', spec: arg.slice('oci-archive:'.length) };
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(arg);
   if (scheme) {
     const s = scheme[1].toLowerCase();

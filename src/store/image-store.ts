@@ -122,6 +122,38 @@ export class ImageStore {
     return { key, manifest, size: imported.size };
   }
 
+  /**
+   * Stores an ACI that was built here rather than read from a file (converted Docker/OCI images):
+   * the temp blob (already hashed, fsynced, under casTmpDir) and its validated manifest are
+   * committed with the same steps and lock as importFile's second half. The temp file is gone
+   * afterwards either way.
+   */
+  async importBuilt(built: { tmpPath: string; key: string; size: number }, manifest: ImageManifest, opts: ImportOptions = {}): Promise<ImportedImage> {
+    const { key } = built;
+    try {
+      await withKeyLock(this.layout.imageLocksDir, key, true, async () => {
+        native.commitBlob(built.tmpPath, this.layout.blobPath(key));
+        writeFileDurable(this.layout.manifestPath(key), JSON.stringify(manifest), 0o660);
+        const now = new Date();
+        await this.db.transaction(async (tx) => {
+          const prev = await tx.getAciInfo(key);
+          await tx.upsertAciInfo({
+            blobKey: key,
+            name: manifest.name,
+            importTime: now,
+            lastUsed: now,
+            latest: opts.latest ?? false,
+            size: built.size,
+            treeStoreSize: prev?.treeStoreSize ?? 0,
+          });
+        });
+      });
+    } finally {
+      fs.rmSync(built.tmpPath, { force: true });
+    }
+    return { key, manifest, size: built.size };
+  }
+
   /** An image argument of the `image` subcommands: a key prefix, else a name[:version][,labels]. */
   async resolve(arg: string): Promise<string> {
     if (arg.startsWith('sha512-')) return resolveKeyPrefix(this.db, arg);
@@ -202,10 +234,11 @@ export class ImageStore {
         if (this.removePartialDownload(name)) tmpFiles++;
         continue;
       }
-      const m = /^import-(\d+)-/.exec(name);
+      // import-<pid>-* files, and docker2aci-<pid>-* / oci-archive-<pid>-* download dirs
+      const m = /^(?:import|docker2aci|oci-archive)-(\d+)-/.exec(name);
       if (!m) continue;
       if (processAlive(Number(m[1]))) continue;
-      fs.rmSync(path.join(this.layout.casTmpDir, name), { force: true });
+      fs.rmSync(path.join(this.layout.casTmpDir, name), { force: true, recursive: true });
       tmpFiles++;
     }
     let orphanBlobs = 0;

@@ -18,10 +18,10 @@ use crate::error::{CoreError, Result};
 
 /// Size of the pieces passed between the stages. 256 KiB measured ~20%
 /// faster than 1 MiB here (chunks stay in cache between stages).
-const CHUNK: usize = 256 << 10;
+pub(crate) const CHUNK: usize = 256 << 10;
 /// Chunks queued per channel; with two channels and the buffer pool the
 /// pipeline holds about 10 MiB whatever the image size.
-const QUEUE: usize = 16;
+pub(crate) const QUEUE: usize = 16;
 /// Start writeback every this many bytes so the final fsync has little left.
 const WRITEBACK_STEP: u64 = 32 << 20;
 /// Length of a store key's hex part (rkt keeps half of the SHA-512).
@@ -168,7 +168,7 @@ fn pipeline(
     })
 }
 
-fn produce(
+pub(crate) fn produce(
     file: File,
     ft: FileType,
     counter: &AtomicU64,
@@ -262,7 +262,7 @@ fn stream_error(ft: FileType, src: &Path, e: io::Error) -> CoreError {
     }
 }
 
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
@@ -289,14 +289,14 @@ impl Read for Counting<'_> {
 }
 
 /// A temp file that deletes itself unless kept, so every error path cleans up.
-struct TempBlob {
-    path: PathBuf,
-    file: File,
+pub(crate) struct TempBlob {
+    pub(crate) path: PathBuf,
+    pub(crate) file: File,
     keep: bool,
 }
 
 impl TempBlob {
-    fn create(dir: &Path) -> Result<Self> {
+    pub(crate) fn create(dir: &Path) -> Result<Self> {
         let pid = std::process::id();
         let mut last = None;
         for _ in 0..16 {
@@ -329,7 +329,7 @@ impl TempBlob {
         ))
     }
 
-    fn keep(mut self) -> PathBuf {
+    pub(crate) fn keep(mut self) -> PathBuf {
         self.keep = true;
         std::mem::take(&mut self.path)
     }

@@ -209,3 +209,37 @@ pub fn overlay_supported(dir: String) -> bool {
 pub fn exec_stage1(path: String, argv: Vec<String>, env: Vec<String>, cwd: String, keep_fds: Vec<i32>) -> Result<()> {
     rkt_core::handoff::exec_stage1(&path, &argv, &env, &cwd, &keep_fds).map_err(to_napi)
 }
+
+#[napi(object)]
+pub struct LayerInput {
+    pub path: String,
+    /// Used in error messages (the layer's digest).
+    pub name: String,
+}
+
+#[napi(object)]
+pub struct SquashResult {
+    pub key: String,
+    pub hash_hex: String,
+    pub tmp_path: String,
+    pub size: f64,
+    pub files: f64,
+}
+
+/// Squashes Docker/OCI layers (bottom first) under `manifest` into one ACI temp file in `tmpDir`.
+#[napi(ts_return_type = "Promise<SquashResult>")]
+pub fn squash_layers(layers: Vec<LayerInput>, manifest: Buffer, tmp_dir: String) -> AsyncTask<Blocking<rkt_core::SquashedAci, SquashResult>> {
+    let layers: Vec<rkt_core::LayerInput> =
+        layers.into_iter().map(|l| rkt_core::LayerInput { path: l.path.into(), name: l.name }).collect();
+    let manifest = manifest.to_vec();
+    blocking(
+        move || rkt_core::squash_layers(&layers, &manifest, tmp_dir.as_ref()),
+        |s| SquashResult {
+            key: s.key,
+            hash_hex: s.hash_hex,
+            tmp_path: s.tmp_path.to_string_lossy().into_owned(),
+            size: s.size as f64,
+            files: s.files as f64,
+        },
+    )
+}
