@@ -35,6 +35,8 @@ export interface PrepareOptions {
   /** --private-users: a user namespace for the pod; its app trees are copied and shifted */
   privateUsers?: boolean;
   uuidFileSave?: string;
+  /** `rkt prepare`: flush the pod to disk before it is marked prepared */
+  durable?: boolean;
   log: (line: string) => void;
   warn: (line: string) => void;
 }
@@ -161,7 +163,9 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     }
     writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
     if (overlay) fs.writeFileSync(path.join(p, 'overlay-prepared'), '', { mode: 0o640 });
-    await native.syncfs(p);
+    // A prepared pod must survive a crash until run-prepared; a pod run at once dies with the
+    // machine anyway, and syncfs would wait for every dirty page of the filesystem.
+    if (opts.durable) await native.syncfs(p);
   } catch (e) {
     unmountUnder(pod.path);
     pod.abort();
