@@ -51,8 +51,8 @@ describe('isolation', () => {
   });
 
   /** Runs the pod, reads back its app's limits while it runs, stops it. */
-  const limits = async (args: string[], expectCgroups = true) => {
-    const pod = await startPod(ctx, [...args, '--', `--print-msg=${marker}`, '--print-cgroups', '--print-oom-score-adj', '--status=NoNewPrivs', '--sleep=60000']);
+  const limits = async (args: string[], expectCgroups = true, global: string[] = []) => {
+    const pod = await startPod(ctx, [...args, '--', `--print-msg=${marker}`, '--print-cgroups', '--print-oom-score-adj', '--status=NoNewPrivs', '--sleep=60000'], global);
     uuids.push(pod.uuid);
     try {
       return await readLimits(pod, expectCgroups);
@@ -100,7 +100,11 @@ describe('isolation', () => {
     assert.equal(r.out.get('oom_score_adj'), '42');
     const plain = await limits([image, '--exec=/inspect'], false);
     assert.equal(plain.out.get('oom_score_adj'), '0');
-    assert.equal(plain.out.get('status:NoNewPrivs'), '0');
+    // The default seccomp filter implies no_new_privs for an app without CAP_SYS_ADMIN (as
+    // systemd's SystemCallFilter= does for rkt's apps); without seccomp nothing sets it.
+    assert.equal(plain.out.get('status:NoNewPrivs'), '1');
+    const bare = await limits([image, '--exec=/inspect'], false, ['--insecure-options=image,seccomp']);
+    assert.equal(bare.out.get('status:NoNewPrivs'), '0');
     assertNothingLeft(ctx, uuids, marker);
   });
 
