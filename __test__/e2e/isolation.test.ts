@@ -98,13 +98,13 @@ describe('isolation', () => {
     assert.equal(r.shares, '512');
     // (a negative value needs CAP_SYS_RESOURCE, which this machine's root lacks)
     assert.equal(r.out.get('oom_score_adj'), '42');
+    // Without CAP_SYS_ADMIN the default seccomp filter implies no_new_privs (as systemd's
+    // SystemCallFilter= does in rkt's stage1); with seccomp off, only the isolator sets it.
     const plain = await limits([image, '--exec=/inspect'], false);
     assert.equal(plain.out.get('oom_score_adj'), '0');
-    // The default seccomp filter implies no_new_privs for an app without CAP_SYS_ADMIN (as
-    // systemd's SystemCallFilter= does for rkt's apps); without seccomp nothing sets it.
     assert.equal(plain.out.get('status:NoNewPrivs'), '1');
-    const bare = await limits([image, '--exec=/inspect'], false, ['--insecure-options=image,seccomp']);
-    assert.equal(bare.out.get('status:NoNewPrivs'), '0');
+    const noSeccomp = await limits([image, '--exec=/inspect'], false, ['--insecure-options=image,seccomp']);
+    assert.equal(noSeccomp.out.get('status:NoNewPrivs'), '0');
     assertNothingLeft(ctx, uuids, marker);
   });
 
