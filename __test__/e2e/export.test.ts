@@ -76,6 +76,20 @@ describe('rkt export', () => {
     assertNothingLeft(ctx, uuids, marker);
   });
 
+  it('--private-users pods: the owners in the ACI are the ones the app saw', () => {
+    const uuid = runWriting('userns-data', ['--private-users', '--no-overlay']);
+    const shift = Number(fs.readFileSync(path.join(ctx.dataDir, 'pods', 'run', uuid, 'private-users-prepared'), 'utf8').split(':')[0]);
+    assert.ok(shift >= 65536);
+    const out = ctx.path('userns.aci');
+    const r = ctx.run(['export', uuid, out]);
+    assert.equal(r.code, 0, r.stderr);
+    const listing = spawnSync('tar', ['--numeric-owner', '-tvf', out], { encoding: 'utf8' }).stdout;
+    const owners = new Set(listing.split('\n').filter((l) => / rootfs\//.test(l)).map((l) => l.split(/\s+/)[1]));
+    assert.deepEqual([...owners], ['0/0'], listing.slice(0, 400));
+    assert.match(readBack(out), /<<<userns-data>>>/);
+    assertNothingLeft(ctx, uuids, marker);
+  });
+
   it("chooses with --app; rkt's errors, exit 254, nothing written", async () => {
     const f = ctx.path('u-multi');
     const r0 = ctx.run([

@@ -31,9 +31,8 @@ export class ListCommand extends BaseCommand {
     const dirs = new PodDirs(new DataLayout(this.globals().dataDir).podsDir);
     const pods = dirs
       .list(['prepare', 'prepared', 'run', 'exited-garbage'])
-      .map((p) => p.uuid)
-      .sort()
-      .map((u) => podInfo(dirs, u))
+      .sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0))
+      .map((p) => podInfo(dirs, p.uuid, p.dir))
       .filter((i) => i.dir !== undefined);
     if (this.format) {
       const { goJson } = await import('../util/go');

@@ -3,8 +3,9 @@
  * manifest is the app's image manifest. With overlay the app's view is lower (tree store) + upper
  * (the pod's overlay dir): the pod's own overlay mount when it is still there, else (after a reboot)
  * a fresh overlay mounted under $DATA/tmp/rkt-export-<uuid>-*. Without overlay the pod holds a copy,
- * refused while anything is still mounted below it. The archive is written by GNU tar (uncompressed,
- * numeric owners, xattrs), to a temporary name renamed into place.
+ * refused while anything is still mounted below it. A --private-users pod's owners are shifted back.
+ * The archive is written by GNU tar (uncompressed, numeric owners, xattrs), to a temporary name
+ * renamed into place.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +16,39 @@ import { chooseApp } from './enter';
 import { isAfterRun, readPodManifest } from './info';
 import type { PodDirs } from './pods';
 import { mountsUnder } from './prepare';
+import { readUidRange, type UidRange } from './userns';
+
+/**
+ * GNU tar owner/group maps that undo a --private-users shift: one `+<host id> <id>:<id>` line per
+ * id found in the tree (rkt's export does the same through its uid range).
+ */
+function unshiftMaps(root: string, r: UidRange, dir: string): string[] {
+  const uids = new Set<number>();
+  const gids = new Set<number>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      const st = fs.lstatSync(p);
+      uids.add(st.uid);
+      gids.add(st.gid);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  const st = fs.lstatSync(root);
+  uids.add(st.uid);
+  gids.add(st.gid);
+  walk(root);
+  const map = (ids: Set<number>) =>
+    [...ids]
+      .filter((id) => id >= r.shift && id < r.shift + r.count)
+      .map((id) => `+${id} ${id - r.shift}:${id - r.shift}\n`)
+      .join('');
+  const owner = path.join(dir, 'owner-map');
+  const group = path.join(dir, 'group-map');
+  fs.writeFileSync(owner, map(uids));
+  fs.writeFileSync(group, map(gids));
+  return [`--owner-map=${owner}`, `--group-map=${group}`];
+}
 
 export interface ExportOptions {
   app?: string;
@@ -81,7 +115,10 @@ export function exportPod(dirs: PodDirs, uuid: string, output: string, o: Export
       mounted = true;
     }
     const tmp = path.join(path.dirname(path.resolve(output)), `.${path.basename(output)}.rkt-export-${process.pid}`);
-    const r = spawnSync('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-C', staging, '-cf', tmp, 'manifest', 'rootfs'], { encoding: 'utf8' });
+    const range = readUidRange(podPath);
+    const maps = range ? unshiftMaps(rootfs, range, staging) : [];
+    const r = spawnSync('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', ...maps, '-C', staging, '-cf', tmp, 'manifest', 'rootfs'], { encoding: 'utf8' });
+    for (const m of maps) fs.rmSync(m.slice(m.indexOf('=') + 1), { force: true });
     if (r.status !== 0) {
       fs.rmSync(tmp, { force: true });
       throw new RktError('EIO', `failed to write ${output}: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`);

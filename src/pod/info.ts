@@ -52,19 +52,36 @@ function readInt(p: string): number | undefined {
   }
 }
 
-/** Status files live in the stage1 rootfs, or in its overlay upper dir once unmounted. */
+/**
+ * Status files live in the stage1 rootfs, or in its overlay upper dir once unmounted. With overlay
+ * every file stage1 wrote is in the upper dir, mounted or not, so that is read first: one read per
+ * app instead of a failing one on a pod whose overlay is gone.
+ */
 function statusDirs(podPath: string): string[] {
-  const dirs = [path.join(podPath, 'stage1', 'rootfs', 'rkt', 'status')];
-  try {
-    const id = fs.readFileSync(path.join(podPath, 'stage1TreeStoreID'), 'utf8').trim();
-    dirs.push(path.join(podPath, 'overlay', id, 'upper', 'rkt', 'status'));
-  } catch {
-    /* no overlay */
+  const dirs: string[] = [];
+  if (fs.existsSync(path.join(podPath, 'overlay-prepared'))) {
+    try {
+      const id = fs.readFileSync(path.join(podPath, 'stage1TreeStoreID'), 'utf8').trim();
+      dirs.push(path.join(podPath, 'overlay', id, 'upper', 'rkt', 'status'));
+    } catch {
+      /* no tree id */
+    }
   }
+  dirs.push(path.join(podPath, 'stage1', 'rootfs', 'rkt', 'status'));
   return dirs;
 }
 
-function imageDisplayName(podPath: string, app: string, fallback: string): string {
+/**
+ * `name:version` of an app's image. stage0 copied the image's labels into the pod manifest, which
+ * is already parsed; the app's image manifest in appsinfo/ (rkt's source) is read only for pods
+ * whose manifest lacks them (a user's --pod-manifest).
+ */
+function imageDisplayName(podPath: string, app: string, image: { name?: string; labels?: { name: string; value: string }[] }): string {
+  if (image.name && image.labels?.length) {
+    const v = image.labels.find((l) => l.name === 'version')?.value;
+    return v ? `${image.name}:${v}` : image.name;
+  }
+  const fallback = image.name ?? '';
   try {
     const m = JSON.parse(fs.readFileSync(path.join(podPath, 'appsinfo', app, 'manifest'), 'utf8')) as { name: string; labels?: { name: string; value: string }[] };
     const v = m.labels?.find((l) => l.name === 'version')?.value;
@@ -74,8 +91,9 @@ function imageDisplayName(podPath: string, app: string, fallback: string): strin
   }
 }
 
-export function podInfo(dirs: PodDirs, uuid: string): PodInfo {
-  const { dir, state } = dirs.state(uuid);
+/** `known`: the state dir the caller just listed the pod in, saving the lookup through all six. */
+export function podInfo(dirs: PodDirs, uuid: string, known?: PodStateDir): PodInfo {
+  const { dir, state } = known ? dirs.stateIn(known, uuid) : dirs.state(uuid);
   const p = dir ? dirs.podPath(dir, uuid) : '';
   const info: PodInfo = { uuid, dir, state, path: p, apps: [] };
   if (!dir) return info;
@@ -85,15 +103,19 @@ export function podInfo(dirs: PodDirs, uuid: string): PodInfo {
     /* embryo or aborted: no manifest yet */
   }
   info.created = mtime(path.join(p, 'pod-created')) ?? mtime(path.join(p, 'pod'));
-  info.started = mtime(path.join(p, 'pid')) ?? mtime(path.join(p, 'ppid'));
-  info.pid = readInt(path.join(p, 'pid')) ?? readInt(path.join(p, 'ppid'));
-  const sdirs = statusDirs(p);
+  // Pods that never ran have no pid and no statuses: skip the reads that would all fail.
+  const ran = dir === 'run' || dir === 'exited-garbage' || dir === 'garbage';
+  if (ran) {
+    info.started = mtime(path.join(p, 'pid')) ?? mtime(path.join(p, 'ppid'));
+    info.pid = readInt(path.join(p, 'pid')) ?? readInt(path.join(p, 'ppid'));
+  }
+  const sdirs = ran ? statusDirs(p) : [];
   for (const a of info.manifest?.apps ?? []) {
     let code: number | undefined;
     for (const d of sdirs) {
       code ??= readInt(path.join(d, a.name));
     }
-    info.apps.push({ name: a.name, imageName: imageDisplayName(p, a.name, a.image.name ?? ''), imageId: a.image.id ?? '', exitCode: code });
+    info.apps.push({ name: a.name, imageName: imageDisplayName(p, a.name, a.image), imageId: a.image.id ?? '', exitCode: code });
   }
   return info;
 }

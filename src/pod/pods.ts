@@ -56,7 +56,11 @@ export class PodDirs {
 
   /** rkt's refreshState: the directory plus, where it matters, whether its lock is held. */
   state(uuid: string): { dir: PodStateDir | undefined; state: PodState } {
-    const dir = this.locate(uuid);
+    return this.stateIn(this.locate(uuid), uuid);
+  }
+
+  /** As state(), for a pod just seen in `dir` (it may have moved on since: then looked up again). */
+  stateIn(dir: PodStateDir | undefined, uuid: string): { dir: PodStateDir | undefined; state: PodState } {
     if (!dir) return { dir, state: 'gone' };
     if (dir === 'embryo') return { dir, state: 'embryo' };
     if (dir === 'prepared') return { dir, state: 'prepared' };
@@ -65,7 +69,7 @@ export class PodDirs {
     try {
       lock = FileLock.tryDir(this.podPath(dir, uuid), false);
     } catch {
-      return this.state(uuid); // moved while we looked: look again
+      return this.state(uuid); // moved while we looked (or never was there): look again
     }
     if (!lock) return { dir, state: meaning[0] };
     lock.release();
