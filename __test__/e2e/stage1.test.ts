@@ -57,6 +57,29 @@ describe('stage1 selection', () => {
     fs.rmSync(ctx.path('system', 'paths.d'), { recursive: true });
   });
 
+  it('fetches --stage1-url over http(s) like any image, plain http only when allowed', async () => {
+    // the server runs in a child process: the test's own event loop waits in spawnSync
+    const { spawn } = await import('node:child_process');
+    const code = `const b=require('fs').readFileSync(${JSON.stringify(SHIPPED)});const s=require('http').createServer((q,r)=>{if(q.url!=='/stage1.aci'){r.writeHead(404).end();return}r.writeHead(200,{'content-length':b.length}).end(b)});s.listen(0,'127.0.0.1',()=>console.log(s.address().port))`;
+    const server = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        server.stdout!.once('data', (d) => resolve(String(d).trim()));
+        server.once('exit', () => reject(new Error('the test server died')));
+      });
+      const url = `http://127.0.0.1:${port}/stage1.aci`;
+      const refused = run([`--stage1-url=${url}`]);
+      assert.equal(refused.code, 254);
+      assert.match(refused.stderr, /http/i);
+      const r = ctx.run(['--insecure-options=image,http', '--debug', 'run', `--stage1-url=${url}`, image, '--exec=/inspect', '--', '--print-msg=ran']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`remote fetching from URL "${url.replace(/[.]/g, '\\.')}"`));
+      assert.match(r.stdout, /ran/);
+    } finally {
+      server.kill();
+    }
+  });
+
   it('uses a stage1.d location when the configured name is not in the store', () => {
     const copy = ctx.path('s1', 'configured.aci');
     fs.copyFileSync(SHIPPED, copy);

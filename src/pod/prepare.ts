@@ -94,7 +94,10 @@ async function materialize(treeRootfs: string, target: string, overlayDirs: { up
 export async function preparePod(store: ImageStore, opts: PrepareOptions): Promise<PreparedPod> {
   if (opts.apps.length === 0 && !opts.podManifest) throw new RktError('EUSAGE', 'must provide at least one image or specify the pod manifest');
   const trees = new TreeStore(store);
-  const stage1Key = await selectStage1(store, opts.stage1, opts.config, opts.log);
+  // a stage1 from a URL is fetched as any image: pull policy new, signature checked, no dependencies
+  const stage1Key = await selectStage1(store, opts.stage1, opts.config, opts.log, (url) =>
+    fetchImage(store, url, { insecureImage: opts.insecureImage, pullPolicy: 'new', renderTree: false, log: opts.log, env: { ...opts.fetchEnv, withDeps: false } }),
+  );
   let resolved: { key: string }[];
   let manifest: PodManifest;
   if (opts.podManifest) {

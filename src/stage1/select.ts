@@ -37,7 +37,17 @@ export function checkStage1Flags(f: Stage1Flags): void {
   if (set.length > 1) throw new RktError('EUSAGE', `flags ${set[0]} and ${set[1]} are mutually exclusive`);
 }
 
-export async function selectStage1(store: ImageStore, flags: Stage1Flags, config: RktConfig, log: (l: string) => void): Promise<string> {
+/**
+ * `fetchUrl` fetches (and verifies, unless --insecure-options=image) a stage1 given by an http(s)
+ * URL, as any image: such a stage1 is not from a trusted location.
+ */
+export async function selectStage1(
+  store: ImageStore,
+  flags: Stage1Flags,
+  config: RktConfig,
+  log: (l: string) => void,
+  fetchUrl?: (url: string) => Promise<string>,
+): Promise<string> {
   checkStage1Flags(flags);
   if (flags.hash) return store.resolveKey(flags.hash);
   if (flags.name) {
@@ -51,8 +61,10 @@ export async function selectStage1(store: ImageStore, flags: Stage1Flags, config
   };
   if (flags.path) return importFile(path.resolve(flags.path));
   if (flags.url) {
-    if (!flags.url.startsWith('file://')) throw new RktError('EUNSUPPORTED', `stage1 from ${flags.url}: only file:// URLs are supported yet`);
-    return importFile(new URL(flags.url).pathname);
+    if (flags.url.startsWith('file://')) return importFile(new URL(flags.url).pathname);
+    if (!/^https?:\/\//.test(flags.url) || !fetchUrl) throw new RktError('EUSAGE', `--stage1-url ${flags.url}: only file://, http:// and https:// URLs are supported`);
+    log(`remote fetching from URL "${flags.url}"`);
+    return fetchUrl(flags.url);
   }
   if (flags.fromDir) {
     const dir = config.paths.stage1ImagesDir || shippedStage1Dir();
