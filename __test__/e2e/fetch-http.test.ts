@@ -167,6 +167,25 @@ describe('fetch by URL over HTTPS', () => {
     assert.equal((await remote(url))?.sigUrl, sig);
   });
 
+  it('two fetches of the same URL at once both succeed with the same image', async () => {
+    const { url, tar } = await publish('a/twice.aci', 'example.com/twice', 2 << 20);
+    const run = () =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const p = w.spawn(['fetch', url]);
+        let out = '';
+        let err = '';
+        p.stdout!.on('data', (c) => (out += String(c)));
+        p.stderr!.on('data', (c) => (err += String(c)));
+        p.once('exit', (code) => resolve({ code, out, err }));
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    for (const r of [a, b]) {
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out.trim(), keyOf(tar).slice(0, 39));
+    }
+    assert.deepEqual(w.files('cas/tmp'), []);
+  });
+
   it('http URLs need --insecure-options=http', async () => {
     const { url } = await publish('a/http.aci', 'example.com/http');
     w.clearRequests();
