@@ -186,6 +186,32 @@ describe('fetch by URL over HTTPS', () => {
     assert.deepEqual(w.files('cas/tmp'), []);
   });
 
+  it("by URL the signer must be trusted for the manifest's name; tampered bytes are caught as they download", async () => {
+    // signed by a key we hold, but trusted for example.com only
+    const { url, tar } = await publish('a/elsewhere.aci', 'other.example/app');
+    const r = w.run(['fetch', url]);
+    assert.equal(r.code, 254);
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      'image: If you expected the signing key to change, try running:',
+      'image:     rkt trust --prefix "other.example/app"',
+      'fetch: image "other.example/app" verification failed: openpgp: signature made by unknown entity',
+    ]);
+    assert.ok(!w.ok(['image', 'list', '--no-legend', '--full']).includes(keyOf(tar)));
+    assert.equal(await remote(url), undefined);
+    const t = await publish('a/tampered.aci', 'example.com/tampered');
+    const bytes = fs.readFileSync(t.file);
+    // a byte of the payload (manifest, rootfs and payload headers come first): still a valid tar,
+    // a different image. (A broken tar is refused by the import, which reads the manifest first, as rkt.)
+    const at = bytes.indexOf(Buffer.from('rootfs/payload')) + 512 + 100;
+    bytes[at] ^= 1;
+    fs.writeFileSync(t.file, bytes);
+    const bad = w.run(['fetch', t.url]);
+    assert.equal(bad.code, 254);
+    assert.equal(bad.stderr.trim(), `fetch: image "example.com/tampered" verification failed: openpgp: invalid signature: hash tag doesn't match`);
+    assert.deepEqual(w.files('cas/tmp'), []);
+    assert.equal(await remote(t.url), undefined);
+  });
+
   it('http URLs need --insecure-options=http', async () => {
     const { url } = await publish('a/http.aci', 'example.com/http');
     w.clearRequests();
