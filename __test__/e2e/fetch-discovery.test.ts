@@ -268,6 +268,24 @@ describe('fetch by name with meta discovery', () => {
     assert.match(r.stdout, /\rDownloading ACI: \[=+\] [\d.]+ [KM]?B\/[\d.]+ [KM]?B\n/);
   });
 
+  it('keys published over plain http are fetched only with --insecure-options=pubkey,http', async () => {
+    untrustAll();
+    w.servePage('example.com/httpkey', [
+      ['ac-discovery', `example.com/httpkey ${TEMPLATE}`],
+      ['ac-discovery-pubkeys', 'example.com/httpkey http://example.com/keys/builder.asc'],
+    ]);
+    const tar = await publish('example.com/httpkey', '1');
+    const refusedKey = refused(['--trust-keys-from-https', 'fetch', 'example.com/httpkey:1'], /verification failed: openpgp: signature made by unknown entity$/);
+    // rkt's pubkey manager says the same in trust and fetch
+    assert.match(refusedKey.stderr, /^image: error adding keys: --insecure-allow-http required for http URLs$/m);
+    assertNoImage(tar);
+    const r = w.run(['--insecure-options=pubkey,http', '--trust-keys-from-https', 'fetch', 'example.com/httpkey:1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^image: warning: signing keys may be downloaded from an insecure connection$/m);
+    assert.ok(r.stdout.includes('Trusting "http://example.com/keys/builder.asc" for prefix "example.com/httpkey" without fingerprint review.'));
+    assert.ok(r.stdout.trim().endsWith(keyOf(tar).slice(0, 39)));
+  });
+
   it('rkt trust --prefix discovers the keys of the prefix (ac-discovery-pubkeys)', async () => {
     untrustAll();
     w.servePage('example.com/keyed', [['ac-discovery-pubkeys', 'example.com/keyed https://example.com/keys/builder.asc']]);

@@ -82,6 +82,14 @@ describe('fetch of signed local files', () => {
     assert.match(r.stderr, new RegExp(`image:   ${ed.uid}`));
   });
 
+  it('an ed25519 primary key signature verifies too', (t) => {
+    const ctx = fresh(t);
+    place(ctx.localConfig, 'example.com/app', other);
+    const r = ctx.run(['fetch', file, '--signature', path.join(keys.root, 'app.other.asc')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stderr.trim().split('\n'), ['image: signature verified:', `image:   ${other.uid}`]);
+  });
+
   it('a root key trusts every image; a system (vendor) key works until an empty local file masks it', (t) => {
     const ctx = fresh(t);
     place(ctx.systemConfig, '', rsa);

@@ -165,6 +165,7 @@ async function maybeFetchPubKeys(s: FetchSession, name: string, opts: FetchOptio
     return;
   }
   if (s.insecureTLS && !s.env.insecure.has('pubkey')) return;
+  if (s.env.insecure.has('pubkey')) s.log.print('warning: signing keys may be downloaded from an insecure connection');
   const { discoverPublicKeys } = await import('../discovery/discover');
   let locations: string[];
   try {

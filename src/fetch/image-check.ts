@@ -33,26 +33,42 @@ export function verificationFailed(name: string, e: unknown, log: Logger, unknow
   return new RktError('ESIGNATURE', `image ${JSON.stringify(name)} verification failed: ${why}`, { cause: e });
 }
 
+/** A signature check that runs while the image downloads (so the file is read once, by the import). */
+export interface ImageCheck {
+  tap: (chunk: Buffer) => Promise<void>;
+  /** the verdict for an image named `name`: the signer's identities, or rkt's error */
+  finish: (name: string) => Promise<string[]>;
+}
+
 /**
- * For fetch by name, where the keys are known before the download: a check that verifies the bytes
- * while they are downloaded (the file is then read once, by the import).
+ * Starts checking the signature over the bytes as they arrive. By name (`name` given) the keys are
+ * that name's, and an unknown signer fails now. By URL the name is only known from the manifest:
+ * the signer is recognised among all the keystore's keys, and finish() then requires it to be
+ * trusted for the manifest's name. Undefined when the check cannot start (unknown signer or an
+ * unreadable signature, by URL): the caller verifies the file after the download instead.
  */
-export async function startImageCheck(ks: Keystore, name: string, sig: Buffer, log: Logger): Promise<{ tap: (c: Buffer) => Promise<void>; end: () => Promise<string[]> }> {
+export async function startImageCheck(ks: Keystore, sig: Buffer, log: Logger, name?: string): Promise<ImageCheck | undefined> {
   const { startStreamingCheck, SIG_UNKNOWN_ENTITY } = await import('../trust/verify');
-  let check;
+  let check: Awaited<ReturnType<typeof startStreamingCheck>>;
   try {
-    check = await startStreamingCheck(await ks.loadKeyring(name), sig);
+    check = await startStreamingCheck(name !== undefined ? await ks.loadKeyring(name) : await ks.loadAllKeys(), sig);
   } catch (e) {
+    if (name === undefined) return undefined;
     throw verificationFailed(name, e, log, SIG_UNKNOWN_ENTITY);
   }
   return {
     tap: (c) => check.write(c),
-    end: async () => {
+    finish: async (imageName) => {
+      let signer;
       try {
-        return (await check.end()).identities;
+        signer = await check.end();
+        if (name === undefined && !(await ks.loadKeyring(imageName)).has(signer.fingerprint)) {
+          throw new RktError('ESIGNATURE', SIG_UNKNOWN_ENTITY);
+        }
       } catch (e) {
-        throw verificationFailed(name, e, log, SIG_UNKNOWN_ENTITY);
+        throw verificationFailed(imageName, e, log, SIG_UNKNOWN_ENTITY);
       }
+      return signer.identities;
     },
   };
 }

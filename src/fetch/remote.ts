@@ -75,9 +75,9 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
   }
   debug(`fetching image from ${img.aciUrl}`);
   const client = await s.client();
-  // By name, with the signature at hand, the bytes are verified while they are downloaded.
+  // With the signature at hand, the bytes are verified while they are downloaded.
   const { startImageCheck, verifyImageSignature } = await import('./image-check');
-  const streaming = ks && img.expect && Buffer.isBuffer(sig) ? await startImageCheck(ks, img.expect.name, sig, s.log) : undefined;
+  const streaming = ks && Buffer.isBuffer(sig) ? await startImageCheck(ks, sig, s.log, img.expect?.name) : undefined;
   const r = await download(img.aciUrl, {
     tap: streaming?.tap,
     client,
@@ -108,13 +108,13 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
     // By name the keys are the name's: the verdict comes before the image is imported. By URL they
     // are the manifest's name's, known once the import has read the manifest (still before anything
     // is stored).
-    if (streaming) identities = await streaming.end();
-    else if (ks && img.expect) identities = await verifyImageSignature(ks, img.expect.name, r.file, sig as Buffer, s.log);
+    const verify = (name: string) => (streaming ? streaming.finish(name) : verifyImageSignature(ks!, name, r.file, sig as Buffer, s.log));
+    if (ks && img.expect) identities = await verify(img.expect.name);
     const imported = await s.store.importFile(r.file, {
       latest: img.latest,
       check: async (m) => {
         if (img.expect) validateManifest(m, img.expect.name, img.expect.labels);
-        else if (ks) identities = await verifyImageSignature(ks, m.name, r.file, sig as Buffer, s.log);
+        else if (ks) identities = await verify(m.name);
       },
     });
     if (identities) {

@@ -54,6 +54,34 @@ export class Keystore {
   }
 
   /**
+   * Every key the keystore holds for any prefix, masking ignored and broken files skipped: only to
+   * recognise a signer before the image's name is known (fetch by URL). Whether that signer is
+   * trusted for the image is decided later by loadKeyring(name), which alone applies the rules.
+   */
+  async loadAllKeys(): Promise<Keyring> {
+    const ring: Keyring = new Map();
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of safeReaddirents(dir)) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) {
+          await walk(p);
+          continue;
+        }
+        try {
+          const data = fs.readFileSync(p);
+          if (data.length === 0) continue;
+          const [key] = await readPublicKeys(data);
+          if (key.getFingerprint() === e.name) ring.set(e.name, { key, file: p });
+        } catch {
+          /* loadKeyring reports broken key files */
+        }
+      }
+    };
+    for (const d of [this.systemRoot, this.localRoot, this.systemPrefix, this.localPrefix]) await walk(d);
+    return ring;
+  }
+
+  /**
    * Whether some non-empty key file exists for the name or one of its parents (root keys do not
    * count): rkt discovers keys during a fetch only when this is false.
    */

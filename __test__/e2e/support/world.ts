@@ -1,6 +1,6 @@
 /**
  * A small internet for the network tests: a test CA, the test web server (support/server.ts) and,
- * for real-looking names (`example.com/app`), a network namespace of our own (`rkt-test-<pid>-<n>`)
+ * for real-looking names (`example.com/app`), a network namespace of our own (`rkt-test-<pid>-t<n>`)
  * with only a loopback interface, where the server listens on 127.0.0.1:443 and :80 and rkt runs
  * with its own /etc/hosts bind-mounted in a private mount namespace. The host's /etc/hosts and
  * network are never touched; the namespace is deleted in cleanup, also when a test failed.
@@ -15,9 +15,44 @@ import type { Rules } from './server';
 const SERVER_JS = path.join(__dirname, 'server.js');
 let counter = 0;
 const live = new Set<string>();
+const worlds = new Set<World>();
+// Namespaces (and their servers) must not outlive the test process, however it ends.
 process.on('exit', () => {
+  for (const w of worlds) w.cleanup();
   for (const ns of live) spawnSync('ip', ['netns', 'del', ns]);
 });
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const w of worlds) w.cleanup();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
+
+/**
+ * Namespaces of ours (`rkt-test-<pid>-t<n>`) whose test process died without cleaning up (SIGKILL):
+ * removed, with whatever still runs in them. Names of other formats are never touched.
+ */
+function removeStaleNamespaces(): void {
+  const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  for (const line of list.split('\n')) {
+    const m = /^(rkt-test-(\d+)-t\d+)\b/.exec(line);
+    if (!m || Number(m[2]) === process.pid) continue;
+    try {
+      process.kill(Number(m[2]), 0);
+      continue; // its test is still running
+    } catch {
+      /* dead: ours to clean */
+    }
+    for (const pid of (spawnSync('ip', ['netns', 'pids', m[1]], { encoding: 'utf8' }).stdout ?? '').split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    spawnSync('ip', ['netns', 'del', m[1]]);
+  }
+}
 
 export interface WorldOptions {
   /** run inside a fresh network namespace with these host names on 127.0.0.1 */
@@ -37,6 +72,7 @@ export class World extends RktContext {
 
   constructor(opts: WorldOptions = {}) {
     super('rkt-world-');
+    worlds.add(this);
     const hosts = opts.hosts ?? ['example.com', 'other.example', 'localhost'];
     this.pki = makePKI(this.path('pki'), hosts);
     this.www = this.path('www');
@@ -44,7 +80,8 @@ export class World extends RktContext {
     this.hostsFile = this.path('hosts');
     fs.writeFileSync(this.hostsFile, ['127.0.0.1 localhost', ...hosts.filter((h) => h !== 'localhost').map((h) => `127.0.0.1 ${h}`), ''].join('\n'));
     if (opts.netns) {
-      this.ns = `rkt-test-${process.pid}-${counter++}`;
+      removeStaleNamespaces();
+      this.ns = `rkt-test-${process.pid}-t${counter++}`;
       const r = spawnSync('ip', ['netns', 'add', this.ns], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`ip netns add ${this.ns}: ${r.stderr}`);
       live.add(this.ns);
@@ -151,6 +188,7 @@ export class World extends RktContext {
   }
 
   override cleanup(): void {
+    if (!worlds.delete(this)) return; // already cleaned up
     for (const p of [this.server, ...this.others]) {
       if (p && p.exitCode === null) p.kill('SIGKILL');
     }
