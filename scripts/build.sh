@@ -9,5 +9,7 @@ echo "build: rkt_stage1 and rkt_inspect (static)" >&2
 RUSTFLAGS="-C target-feature=+crt-static" cargo build -q -p rkt_stage1 -p rkt_inspect --release --target x86_64-unknown-linux-gnu
 echo "build: typescript" >&2
 npx tsc -p tsconfig.json
+echo "build: CLI bundle" >&2
+bash scripts/bundle.sh
 echo "build: stage1 ACI" >&2
 node dist/scripts/build-stage1-aci.js target/x86_64-unknown-linux-gnu/release/rkt_stage1 native/stage1-native.aci

@@ -4,12 +4,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for tool in xz:xz-utils bzip2:bzip2 gzip:gzip tar:tar; do
+# gpg/gpgconf make the test keys, openssl the test CA, ip/unshare the network namespaces of the
+# network tests, script(1) their pseudo-terminal, python3 the seed's ACI hosting example, curl the
+# fetch benchmark's reference.
+for tool in xz:xz-utils bzip2:bzip2 gzip:gzip tar:tar gpg:gnupg gpgconf:gnupg openssl:openssl ip:iproute2 unshare:util-linux script:bsdutils python3:python3 curl:curl; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
 done
 # Docker/OCI tests: a real registry, image building and pushing without a Docker engine, htpasswd
 # for Basic auth, and a static busybox as the images' userland.
-for tool in docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:apache2-utils openssl:openssl; do
+for tool in docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:apache2-utils; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
 done
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
@@ -19,8 +22,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     exit 1
   fi
   echo "setup: apt-get install ${need_apt[*]}" >&2
-  # A fresh CI image may have no package lists yet.
-  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  # a fresh Debian image has no package lists yet
+  if ! apt-cache show "${need_apt[0]}" >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 

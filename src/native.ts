@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { RktError, type RktErrorCode } from './errors';
+import { packageRoot } from './util/package-root';
 
 export interface ImportResult {
   key: string;
@@ -72,7 +73,7 @@ let addon: Addon | undefined;
 
 function load(): Addon {
   if (addon) return addon;
-  const file = path.join(__dirname, '..', '..', 'native', `rkt.linux-${process.arch}-gnu.node`);
+  const file = path.join(packageRoot(), 'native', `rkt.linux-${process.arch}-gnu.node`);
   try {
     addon = require(file) as Addon;
   } catch (e) {

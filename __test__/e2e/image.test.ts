@@ -30,7 +30,8 @@ describe('rkt fetch of local ACI files', () => {
   it('refuses an unsigned local file without --insecure-options=image and stores nothing', async () => {
     const img = await exampleAci(ctx, 'a.aci');
     const r = ctx.run(['fetch', img.file]);
-    assertOneLineError(r, /^fetch: .*--insecure-options=image/);
+    // rkt's error: the signature beside the file (a.aci.asc) is required
+    assertOneLineError(r, /^fetch: error opening signature file: .*a\.aci\.asc/);
     assert.deepEqual(ctx.files('cas/blob'), []);
   });
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { execFileSync } from 'node:child_process';
 import { runCli } from '../../src/cli/main';
-import { commands } from '../../src/cli/registry';
+import { loadAllCommands, registerCommand } from '../../src/cli/registry';
 import { BaseCommand, requireRoot, setEuidProvider } from '../../src/cli/base';
 import { rktVersion } from '../../src/cli/version';
 import { RktError } from '../../src/errors';
@@ -66,7 +66,13 @@ class ShowGlobals extends BaseCommand {
     return 0;
   }
 }
-commands.push(NeedsRoot, FailingGc, ShowGlobals);
+for (const c of [NeedsRoot, FailingGc, ShowGlobals]) registerCommand(c);
+
+test('the registry table names the same paths as the command classes', () => {
+  const { commandPaths } = require('../../src/cli/registry') as typeof import('../../src/cli/registry');
+  const fromClasses = loadAllCommands().flatMap((c) => (c.paths ?? []).map((p) => p.join(' '))).sort();
+  assert.deepEqual(commandPaths().map((p) => p.join(' ')).sort(), fromClasses);
+});
 
 test('no command: "missing command" and usage on stderr, exit 2', async () => {
   const r = await rkt();

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       if (data) p.entry(header, data, cb);
       else p.entry(header, cb);
     });
-  const manifest = { acKind: 'ImageManifest', acVersion: '0.8.11', name: 'example.com/bench', labels: [{ name: 'version', value: `${mibArg}-${small}` }] };
+  const manifest = { acKind: 'ImageManifest', acVersion: '0.8.11', name: 'example.com/bench', labels: [{ name: 'version', value: `${mibArg}-${small}` }, { name: 'os', value: 'linux' }, { name: 'arch', value: 'amd64' }] };
   await entry({ name: 'manifest' }, Buffer.from(JSON.stringify(manifest)));
   await entry({ name: 'rootfs', type: 'directory' });
   let written = 0;

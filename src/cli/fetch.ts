@@ -12,15 +12,20 @@ export class FetchCommand extends BaseCommand {
   static usage = BaseCommand.Usage({
     description: 'fetch image(s) and store them in the local store',
     details: `
-      Locates and downloads remote images and their signatures, or imports local ACI files, and stores
-      them in the content-addressed store. Prints the image ID of each (\`sha512-\` + 32 hex digits,
-      or the full 71-character ID with \`--full\`). When run as root, the image's tree is rendered
-      into the tree store at once so pods can mount it.
+      Locates and downloads remote images and their signatures (meta discovery for names, https
+      URLs ending in \`.aci\`), or imports local ACI files, and stores them in the content-addressed
+      store. Prints the image ID of each (\`sha512-\` + 32 hex digits, or the full 71-character ID
+      with \`--full\`). When run as root, the image's tree is rendered into the tree store at once so
+      pods can mount it.
 
-      Local files need a detached signature unless \`--insecure-options=image\` is given; signature
-      verification arrives with \`rkt trust\`, so for now local files are imported only with it.
+      Every image must carry a detached signature (\`.aci.asc\` beside it, or \`--signature\`) by a
+      key trusted for its name (see \`rkt trust\`), unless \`--insecure-options=image\` is given.
+      Dependencies are fetched by name and verified the same way. TLS certificates are checked
+      against Node's trusted roots plus the PEM file named by NODE_EXTRA_CA_CERTS.
     `,
     examples: [
+      ['Fetch by name with meta discovery', '$0 fetch example.com/hello:0.1.0'],
+      ['Fetch from a URL', '$0 fetch https://example.com/images/hello-0.1.0-linux-amd64.aci'],
       ['Import a local ACI without signature verification', '$0 --insecure-options=image fetch ./hello.aci'],
       ['Print the full image ID', '$0 fetch --insecure-options=image --full ./hello.aci'],
       ['Use an image already in the store, by name', '$0 fetch --pull-policy=never example.com/hello:0.1.0'],
@@ -62,7 +67,16 @@ export class FetchCommand extends BaseCommand {
           signature: this.signature,
           renderTree: root,
           log: (l) => imageLog.debug(l),
-          env: { insecure: g.insecure, config: g.config(), stderr: this.context.stderr as NodeJS.WriteStream },
+          env: {
+            insecure: g.insecure,
+            config: g.config(),
+            configDirs: g.configDirs,
+            trustKeysFromHttps: g.trustKeysFromHttps,
+            logger: imageLog,
+            stderr: this.context.stderr as NodeJS.WriteStream,
+            stdin: this.context.stdin,
+            stdout: this.context.stdout,
+          },
         });
         this.out(shortKey(key, this.full ? 'full' : 'fetch'));
       }

@@ -11,13 +11,13 @@ import { RktError, describeError } from '../errors';
 import { commandName } from '../util/log';
 import { NO_POSITIONAL, buildCommandTree, normalizeArgv, type NormalizedArgv } from './argv';
 import { BaseCommand, GLOBAL_FLAGS_HELP } from './base';
-import { commands } from './registry';
+import { commandPaths, loadAllCommands, loadCommand } from './registry';
 import { rktVersion } from './version';
 
 export const EXIT_ERROR = 254;
 export const EXIT_MISSING_COMMAND = 2;
 
-export function buildCli(classes: ReadonlyArray<CommandClass> = commands): Cli {
+export function buildCli(classes: ReadonlyArray<CommandClass>): Cli {
   const cli = new Cli({
     binaryName: 'rkt',
     binaryLabel: 'rkt, the application container runner',
@@ -84,16 +84,19 @@ function isInterspersed(cls: CommandClass | undefined): boolean {
  * streams (default: the process's). Resolves to the exit code; never calls process.exit.
  */
 export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseContext> = {}): Promise<number> {
-  const classes = commands;
   const ctx: BaseContext = { ...Cli.defaultContext, ...context, colorDepth: 1 };
-  const cli = buildCli(classes);
-  const tree = buildCommandTree(classes.flatMap((c) => c.paths ?? []));
-  let norm: NormalizedArgv = normalizeArgv(argv, tree);
+  const tree = buildCommandTree(commandPaths());
+  const norm: NormalizedArgv = normalizeArgv(argv, tree);
+  // Help needs every class; a command run needs only its own.
+  const helpFor = (path: ReadonlyArray<string>): string => {
+    const all = loadAllCommands();
+    return usageFor(buildCli(all), all, path);
+  };
 
   // `rkt help [command...]`, cobra's implicit help command
   if (norm.path.length === 0 && norm.rest[0] === 'help' && !tree.children.has('help')) {
     const target = normalizeArgv(norm.rest.slice(1), tree);
-    ctx.stdout.write(usageFor(cli, classes, target.path));
+    ctx.stdout.write(helpFor(target.path));
     return 0;
   }
 
@@ -102,10 +105,10 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
     ctx.stderr.write(`${name}: ${message}\n`);
     return code;
   };
-  const cls = norm.node.runnable ? classForPath(classes, norm.path) : undefined;
+  const cls = norm.node.runnable ? loadCommand(norm.path) : undefined;
 
   if (cls ? (isInterspersed(cls) ? norm.help : norm.helpBeforeArgs) : norm.help) {
-    ctx.stdout.write(usageFor(cli, classes, norm.path));
+    ctx.stdout.write(helpFor(norm.path));
     return 0;
   }
 
@@ -116,14 +119,15 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
     }
     if (norm.path.length > 0) {
       // a command group without a subcommand: cobra shows the group's help
-      ctx.stdout.write(usageFor(cli, classes, norm.path));
+      ctx.stdout.write(helpFor(norm.path));
       return 0;
     }
     ctx.stderr.write(`${name}: missing command\n`);
-    ctx.stderr.write(usageFor(cli, classes, []));
+    ctx.stderr.write(helpFor([]));
     return EXIT_MISSING_COMMAND;
   }
 
+  const cli = buildCli([cls]);
   let command;
   try {
     (cls as { checkArgv?: (rest: ReadonlyArray<string>) => void }).checkArgv?.(norm.rest);

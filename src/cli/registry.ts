@@ -1,48 +1,61 @@
 /**
- * The command classes the CLI registers. Add a command by writing a class extending BaseCommand
- * (static `paths`, static `usage`, `execute()`), and appending it here. Keep command modules thin:
- * load heavy dependencies (store, sqlite3, openpgp, undici, the native addon) inside execute() with
- * `await import(...)`, never at the top of the file, so that `rkt version` starts fast.
+ * The commands of the CLI, as a table of paths and loaders: a run of `rkt` loads only the module of
+ * the command it runs (and registers only that class with clipanion, whose parser grows with every
+ * option it knows), so `rkt run` pays for `run` alone. Help for the whole CLI loads them all.
+ * Add a command by writing a class extending BaseCommand (static `paths`, static `usage`,
+ * `execute()`) and a row here with the same paths (a unit test checks they agree). Keep command
+ * modules thin: load heavy dependencies (store, sqlite3, openpgp, undici, the native addon) inside
+ * execute() with `await import(...)`.
  */
 import type { CommandClass } from 'clipanion';
-import { VersionCommand } from './version';
-import { ConfigCommand } from './config';
-import { FetchCommand } from './fetch';
-import { ImageListCommand } from './image/list';
-import { ImageRmCommand } from './image/rm';
-import { ImageExportCommand } from './image/export';
-import { ImageExtractCommand } from './image/extract';
-import { ImageRenderCommand } from './image/render';
-import { ImageCatManifestCommand } from './image/cat-manifest';
-import { ImageVerifyCommand } from './image/verify';
-import { ImageGcCommand } from './image/gc';
-import { PrepareCommand } from './prepare';
-import { RunCommand } from './run';
-import { RunPreparedCommand } from './run-prepared';
-import { StatusCommand } from './status';
-import { ListCommand } from './list';
-import { CatManifestCommand } from './cat-manifest';
-import { GcCommand } from './gc';
-import { RmCommand } from './rm';
 
-export const commands: CommandClass[] = [
-  VersionCommand,
-  ConfigCommand,
-  FetchCommand,
-  ImageListCommand,
-  ImageRmCommand,
-  ImageExportCommand,
-  ImageExtractCommand,
-  ImageRenderCommand,
-  ImageCatManifestCommand,
-  ImageVerifyCommand,
-  ImageGcCommand,
-  PrepareCommand,
-  RunCommand,
-  RunPreparedCommand,
-  StatusCommand,
-  ListCommand,
-  CatManifestCommand,
-  GcCommand,
-  RmCommand,
+export interface CommandEntry {
+  paths: ReadonlyArray<ReadonlyArray<string>>;
+  load: () => CommandClass;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const entries: CommandEntry[] = [
+  { paths: [['version']], load: () => (require('./version') as typeof import('./version')).VersionCommand },
+  { paths: [['config']], load: () => (require('./config') as typeof import('./config')).ConfigCommand },
+  { paths: [['fetch'], ['image', 'fetch']], load: () => (require('./fetch') as typeof import('./fetch')).FetchCommand },
+  { paths: [['image', 'list']], load: () => (require('./image/list') as typeof import('./image/list')).ImageListCommand },
+  { paths: [['image', 'rm']], load: () => (require('./image/rm') as typeof import('./image/rm')).ImageRmCommand },
+  { paths: [['image', 'export']], load: () => (require('./image/export') as typeof import('./image/export')).ImageExportCommand },
+  { paths: [['image', 'extract']], load: () => (require('./image/extract') as typeof import('./image/extract')).ImageExtractCommand },
+  { paths: [['image', 'render']], load: () => (require('./image/render') as typeof import('./image/render')).ImageRenderCommand },
+  { paths: [['image', 'cat-manifest']], load: () => (require('./image/cat-manifest') as typeof import('./image/cat-manifest')).ImageCatManifestCommand },
+  { paths: [['image', 'verify']], load: () => (require('./image/verify') as typeof import('./image/verify')).ImageVerifyCommand },
+  { paths: [['image', 'gc']], load: () => (require('./image/gc') as typeof import('./image/gc')).ImageGcCommand },
+  { paths: [['prepare']], load: () => (require('./prepare') as typeof import('./prepare')).PrepareCommand },
+  { paths: [['run']], load: () => (require('./run') as typeof import('./run')).RunCommand },
+  { paths: [['run-prepared']], load: () => (require('./run-prepared') as typeof import('./run-prepared')).RunPreparedCommand },
+  { paths: [['status']], load: () => (require('./status') as typeof import('./status')).StatusCommand },
+  { paths: [['list']], load: () => (require('./list') as typeof import('./list')).ListCommand },
+  { paths: [['cat-manifest']], load: () => (require('./cat-manifest') as typeof import('./cat-manifest')).CatManifestCommand },
+  { paths: [['gc']], load: () => (require('./gc') as typeof import('./gc')).GcCommand },
+  { paths: [['rm']], load: () => (require('./rm') as typeof import('./rm')).RmCommand },
+  { paths: [['trust']], load: () => (require('./trust') as typeof import('./trust')).TrustCommand },
 ];
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Every command path (for the command tree and prefix matching), without loading any module. */
+export function commandPaths(): ReadonlyArray<ReadonlyArray<string>> {
+  return entries.flatMap((e) => e.paths);
+}
+
+/** The class of the command at exactly `path`, loaded now. */
+export function loadCommand(path: ReadonlyArray<string>): CommandClass | undefined {
+  const key = path.join(' ');
+  return entries.find((e) => e.paths.some((p) => p.join(' ') === key))?.load();
+}
+
+/** Every command class (help for the whole CLI or a group). */
+export function loadAllCommands(): CommandClass[] {
+  return entries.map((e) => e.load());
+}
+
+/** Adds a command at run time (tests register fake commands this way). */
+export function registerCommand(cls: CommandClass): void {
+  entries.push({ paths: cls.paths ?? [], load: () => cls });
+}

@@ -1,18 +1,16 @@
 /** `rkt version` (rkt/version.go). */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { BaseCommand } from './base';
+import { packageVersion } from '../util/package-root';
 
 export const APPC_VERSION = '0.8.11';
 export const FEATURES = '-TPM -SDJOURNAL';
 
 const GO_ARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
 
-/** The package version from package.json (dist/src/cli → package root). */
+/** The package version from package.json. */
 export function rktVersion(): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
-    return String(pkg.version);
+    return packageVersion();
   } catch {
     return 'unknown';
   }

@@ -6,7 +6,7 @@
 
 export interface ProgressSink {
   isTTY?: boolean;
-  write(s: string): boolean;
+  write(s: string): unknown;
 }
 
 const WIDTH = 20;

@@ -10,8 +10,7 @@ import { native } from '../native';
 import type { ImageStore } from '../store/image-store';
 import { TreeStore } from '../store/tree-store';
 import { FileLock, writeFileDurable } from '../store/locks';
-import { fetchImage, type PullPolicy } from '../fetch/fetch';
-import type { DockerEnv } from '../docker/fetch-docker';
+import { fetchImage, type FetchEnvironment, type PullPolicy } from '../fetch/fetch';
 import type { RktConfig } from '../config/types';
 import { selectStage1, type Stage1Flags } from '../stage1/select';
 import { buildPodManifest, type PodEnvOptions, type ResolvedApp } from './manifest';
@@ -29,8 +28,8 @@ export interface PrepareOptions {
   config: RktConfig;
   pullPolicy: PullPolicy;
   insecureImage: boolean;
-  /** network settings for fetching the apps' images (docker://) */
-  fetchEnv?: DockerEnv;
+  /** verification and network settings for fetching the apps' images */
+  fetchEnv?: FetchEnvironment;
   noOverlay: boolean;
   uuidFileSave?: string;
   log: (line: string) => void;
@@ -43,14 +42,31 @@ export interface PreparedPod {
   stage1Manifest: { annotations?: { name: string; value: string }[] };
 }
 
-/** The data dir's filesystem decides overlay, as rkt's PathSupportsOverlay. */
+/**
+ * The data dir's filesystem decides overlay, as rkt's PathSupportsOverlay. Probing mounts a test
+ * overlay (the only exact answer), so the answer is kept in tmp/ per filesystem (st_dev) rather than
+ * paid on every run.
+ */
 function useOverlay(store: ImageStore, noOverlay: boolean, warn: (l: string) => void): boolean {
   if (noOverlay) return false;
-  if (!native.overlaySupported(store.layout.tmpDir)) {
-    warn(`disabling overlay support: "the data directory's filesystem does not support overlay upper dirs"`);
-    return false;
+  const dir = store.layout.tmpDir;
+  const memo = path.join(dir, 'overlay-support');
+  const dev = String(fs.statSync(dir).dev);
+  let ok: boolean | undefined;
+  try {
+    const [d, v] = fs.readFileSync(memo, 'utf8').trim().split(' ');
+    if (d === dev) ok = v === 'yes';
+  } catch {
+    /* not probed yet */
   }
-  return true;
+  if (ok === undefined) {
+    ok = native.overlaySupported(dir);
+    const tmp = `${memo}.${process.pid}`;
+    fs.writeFileSync(tmp, `${dev} ${ok ? 'yes' : 'no'}\n`);
+    fs.renameSync(tmp, memo);
+  }
+  if (!ok) warn(`disabling overlay support: "the data directory's filesystem does not support overlay upper dirs"`);
+  return ok;
 }
 
 function mkdirp(p: string, mode = 0o750): void {

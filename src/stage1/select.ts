@@ -6,15 +6,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
+import { packageRoot, packageVersion } from '../util/package-root';
 import type { ImageStore } from '../store/image-store';
 import type { RktConfig } from '../config/types';
 
 export const STAGE1_NAME = 'coreos.com/rkt/stage1-native';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const STAGE1_VERSION: string = require('../../../package.json').version;
+/** The default stage1 is versioned with the package. */
+export function stage1Version(): string {
+  return packageVersion();
+}
 
 export function shippedStage1Dir(): string {
-  return path.resolve(__dirname, '..', '..', '..', 'native');
+  return path.join(packageRoot(), 'native');
 }
 
 export function shippedStage1Path(): string {
@@ -56,7 +59,7 @@ export async function selectStage1(store: ImageStore, flags: Stage1Flags, config
     return importFile(path.join(dir, flags.fromDir));
   }
   const name = config.stage1.name || STAGE1_NAME;
-  const version = config.stage1.version || STAGE1_VERSION;
+  const version = config.stage1.version || stage1Version();
   try {
     const key = await store.getByName(name, new Map([['version', version]]));
     log(`using image from local store for image name ${name}:${version}`);

@@ -17,6 +17,11 @@ import { FileLock, withKeyLock, writeFileDurable } from './locks';
 export interface ImportOptions {
   /** true when the image was fetched by name without a version (rkt's aciinfo.latest). */
   latest?: boolean;
+  /**
+   * Runs after the manifest is read and before anything is committed (signature and name checks of
+   * fetched images): a throw leaves no blob, no row and no temp file.
+   */
+  check?: (manifest: ImageManifest) => Promise<void> | void;
 }
 
 export interface ImportedImage {
@@ -87,6 +92,7 @@ export class ImageStore {
     let manifest: ImageManifest;
     try {
       manifest = parseImageManifest(imported.manifest);
+      if (opts.check) await opts.check(manifest);
     } catch (e) {
       fs.rmSync(imported.tmpPath, { force: true });
       throw e;
@@ -223,6 +229,11 @@ export class ImageStore {
   async sweep(): Promise<{ tmpFiles: number; orphanBlobs: number }> {
     let tmpFiles = 0;
     for (const name of safeReaddir(this.layout.casTmpDir)) {
+      if (name.startsWith('dl-') && !name.endsWith('.etag')) {
+        // a resumable partial download (src/fetch/download.ts): gone unless a fetch holds its lock
+        if (this.removePartialDownload(name)) tmpFiles++;
+        continue;
+      }
       // import-<pid>-* files, and docker2aci-<pid>-* / oci-archive-<pid>-* download dirs
       const m = /^(?:import|docker2aci|oci-archive)-(\d+)-/.exec(name);
       if (!m) continue;
@@ -252,6 +263,19 @@ export class ImageStore {
       }
     }
     return { tmpFiles, orphanBlobs };
+  }
+
+  /** Removes `cas/tmp/<name>` and its `.etag` if no fetch holds the download's lock. */
+  private removePartialDownload(name: string): boolean {
+    const fd = fs.openSync(path.join(this.layout.imageLocksDir, name), fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o660);
+    try {
+      if (!native.tryFlock(fd, true)) return false;
+      fs.rmSync(path.join(this.layout.casTmpDir, name), { force: true });
+      fs.rmSync(path.join(this.layout.casTmpDir, name + '.etag'), { force: true });
+      return true;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 

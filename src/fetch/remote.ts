@@ -1,0 +1,136 @@
+/**
+ * Fetching one image from its URL, shared by fetch-by-URL and fetch-by-name (rkt's httpfetcher and
+ * namefetcher, reference §4.4–4.5): reuse the stored blob while the recorded max-age is fresh,
+ * else download the signature, then the image with If-None-Match (304 → the stored blob), verify
+ * the signature over the file as downloaded, validate the manifest, store, and record the `remote`
+ * row. Any failure leaves no blob, no row, and no temp file but a resumable partial download.
+ */
+import { RktError, describeError } from '../errors';
+import type { RemoteRow } from '../store/db';
+import { useCached } from './cache-control';
+import { download, type DownloadResult } from './download';
+import { readSignatureFile, validateManifest } from './image-check';
+import type { FetchSession } from './session';
+
+export interface RemoteImage {
+  aciUrl: string;
+  ascUrl: string;
+  /** --signature: a local signature file instead of ascUrl */
+  signatureFile?: string;
+  /** fetched by name without a version label */
+  latest: boolean;
+  /** fetch by name: the name and labels the manifest must have (and whose keys verify) */
+  expect?: { name: string; labels: ReadonlyMap<string, string> };
+  debug: (line: string) => void;
+}
+
+/** The signature URL of an image URL: its path's `.aci` becomes `.aci.asc`. */
+export function signatureURLFor(aciUrl: string): string {
+  const u = new URL(aciUrl);
+  u.pathname = u.pathname.replace(/\.aci$/, '') + '.aci.asc';
+  return u.href;
+}
+
+/** The stored remote row for the URL, if its image is still in the store. */
+export async function liveRemote(s: FetchSession, url: string): Promise<RemoteRow | undefined> {
+  const rem = await s.store.db.getRemote(url);
+  if (!rem) return undefined;
+  return (await s.store.db.getAciInfo(rem.blobKey)) ? rem : undefined;
+}
+
+async function downloadSignature(s: FetchSession, url: string, debug: (l: string) => void): Promise<Buffer | 'deferred'> {
+  const client = await s.client();
+  debug(`Downloading signature from ${url}`);
+  let r: DownloadResult;
+  try {
+    r = await download(url, { client, tmpDir: s.store.layout.casTmpDir, lockDir: s.store.layout.imageLocksDir, label: 'signature', progress: s.env.stderr, debug });
+  } catch (e) {
+    throw new RktError(e instanceof RktError ? e.code : 'ENETWORK', `error downloading the signature file: ${describeError(e)}`, { cause: e });
+  }
+  if (r.kind === 'deferred') return 'deferred';
+  if (r.kind !== 'downloaded') throw new RktError('ENETWORK', `error downloading the signature file: unexpected reply for ${url}`);
+  try {
+    return readSignatureFile(r.file);
+  } finally {
+    r.discard();
+  }
+}
+
+export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promise<string> {
+  const { debug } = img;
+  debug(`remote fetching from URL ${JSON.stringify(img.aciUrl)}`);
+  const rem = await liveRemote(s, img.aciUrl);
+  if (rem && useCached(rem.downloadTime, rem.cacheMaxAge)) {
+    debug(`image for ${img.aciUrl} isn't expired, not fetching.`);
+    return rem.blobKey;
+  }
+  const ks = await s.keystore();
+  let sig: Buffer | 'deferred' | undefined;
+  if (ks) {
+    sig = img.signatureFile !== undefined ? readSignatureFile(img.signatureFile) : await downloadSignature(s, img.ascUrl, debug);
+    if (sig !== 'deferred' && img.expect) {
+      const { checkSignerKnown } = await import('./image-check');
+      await checkSignerKnown(ks, img.expect.name, sig, s.log);
+    }
+  }
+  debug(`fetching image from ${img.aciUrl}`);
+  const client = await s.client();
+  // By name, with the signature at hand, the bytes are verified while they are downloaded.
+  const { startImageCheck, verifyImageSignature } = await import('./image-check');
+  const streaming = ks && img.expect && Buffer.isBuffer(sig) ? await startImageCheck(ks, img.expect.name, sig, s.log) : undefined;
+  const r = await download(img.aciUrl, {
+    tap: streaming?.tap,
+    client,
+    tmpDir: s.store.layout.casTmpDir,
+    lockDir: s.store.layout.imageLocksDir,
+    etag: rem?.etag || undefined,
+    label: 'ACI',
+    progress: s.env.stderr,
+    debug,
+  });
+  if (r.kind === 'not-modified') {
+    if (rem) {
+      debug(`using image from local store for url ${img.aciUrl} (not modified)`);
+      // Unlike rkt (a TODO in its code), a 304 renews the cache period: the server just said the
+      // stored copy is current, and its Cache-Control applies from now.
+      await s.store.db.upsertRemote({ ...rem, etag: r.etag || rem.etag, cacheMaxAge: r.maxAge, downloadTime: new Date() });
+      return rem.blobKey;
+    }
+    throw new RktError('ENETWORK', `error downloading ${img.aciUrl}: 304 Not Modified for an image not in the store`);
+  }
+  if (r.kind === 'deferred') throw new RktError('ENETWORK', `error downloading ${img.aciUrl}: bad HTTP status code: 202`);
+  try {
+    if (sig === 'deferred') {
+      sig = await downloadSignature(s, img.ascUrl, debug);
+      if (sig === 'deferred') throw new RktError('ENETWORK', 'error downloading the signature file: server asked to defer the download again');
+    }
+    let identities: string[] | undefined;
+    // By name the keys are the name's: the verdict comes before the image is imported. By URL they
+    // are the manifest's name's, known once the import has read the manifest (still before anything
+    // is stored).
+    if (streaming) identities = await streaming.end();
+    else if (ks && img.expect) identities = await verifyImageSignature(ks, img.expect.name, r.file, sig as Buffer, s.log);
+    const imported = await s.store.importFile(r.file, {
+      latest: img.latest,
+      check: async (m) => {
+        if (img.expect) validateManifest(m, img.expect.name, img.expect.labels);
+        else if (ks) identities = await verifyImageSignature(ks, m.name, r.file, sig as Buffer, s.log);
+      },
+    });
+    if (identities) {
+      s.log.print('signature verified:');
+      for (const id of identities) s.log.print(`  ${id}`);
+    }
+    await s.store.db.upsertRemote({
+      aciUrl: img.aciUrl,
+      sigUrl: img.signatureFile ?? img.ascUrl,
+      etag: r.etag,
+      blobKey: imported.key,
+      cacheMaxAge: r.maxAge,
+      downloadTime: new Date(),
+    });
+    return imported.key;
+  } finally {
+    r.discard();
+  }
+}

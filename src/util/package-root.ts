@@ -1,0 +1,25 @@
+/**
+ * The package's root directory (where package.json and native/ live), found by walking up from this
+ * module: the same answer from dist/src/** and from the single-file bundle dist/rkt.js, in a clone
+ * or a global npm install.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+let root: string | undefined;
+
+export function packageRoot(): string {
+  if (root) return root;
+  let d = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(d, 'package.json')) && fs.existsSync(path.join(d, 'native'))) return (root = d);
+    const up = path.dirname(d);
+    if (up === d) throw new Error(`cannot find the rkt package root above ${__dirname}`);
+    d = up;
+  }
+}
+
+/** package.json's version. */
+export function packageVersion(): string {
+  return String(JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version);
+}
