@@ -310,7 +310,7 @@ describe('fetch by name with meta discovery', () => {
   it('docker images and malformed image strings: one clear line each', () => {
     const docker = w.run(['fetch', 'docker://busybox']);
     assert.equal(docker.code, 254);
-    // refused before any network access: docker images have no signatures (src/docker)
+    // docker images carry no signature: refused before any network access
     assert.equal(docker.stderr.trim(), 'fetch: signature verification for docker images is not supported (try --insecure-options=image)');
     for (const bad of ['example.com/app:1:2', 'example.com/app,version', 'Example.com/App']) {
       const r = w.run(['fetch', bad]);

@@ -10,62 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { aciEntries, exampleRootfs, inspectBinaryPath, manifestFor, writeAci } from '../../scripts/fixtures/aci';
 import { RktContext } from './harness';
+import { kv, mountsUnder, podDirs as podEntries, processesWith, sleep, waitFor } from './pod-util';
 
 const inspect = fs.readFileSync(inspectBinaryPath());
-
-function kv(out: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const l of out.split('\n')) {
-    const eq = l.indexOf('=');
-    if (eq > 0) m.set(l.slice(0, eq), l.slice(eq + 1));
-  }
-  return m;
-}
-
-/** Mount points under `dir` in the host's mount namespace. */
-function mountsUnder(dir: string): string[] {
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => !!m && m.startsWith(dir + '/'));
-}
-
-/** Host processes whose command line contains `marker`. */
-function processesWith(marker: string): number[] {
-  const out: number[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) out.push(Number(p));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-function podEntries(ctx: RktContext): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const s of ['embryo', 'prepare', 'prepared', 'run', 'exited-garbage', 'garbage']) {
-    try {
-      out[s] = fs.readdirSync(path.join(ctx.dataDir, 'pods', s));
-    } catch {
-      out[s] = [];
-    }
-  }
-  return out;
-}
 
 describe('inside a pod', () => {
   const ctx = new RktContext('rkt-pod-');

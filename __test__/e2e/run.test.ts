@@ -9,17 +9,9 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { aciEntries, exampleRootfs, inspectBinaryPath, manifestFor, writeAci } from '../../scripts/fixtures/aci';
 import { RKT, RktContext } from './harness';
+import { kv } from './pod-util';
 
 const inspect = fs.readFileSync(inspectBinaryPath());
-
-function kv(out: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const l of out.split('\n')) {
-    const eq = l.indexOf('=');
-    if (eq > 0) m.set(l.slice(0, eq), l.slice(eq + 1));
-  }
-  return m;
-}
 
 describe('rkt run', () => {
   const ctx = new RktContext('rkt-run-');

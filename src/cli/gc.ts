@@ -28,12 +28,19 @@ export class GcCommand extends BaseCommand {
     const { PodDirs } = await import('../pod/pods');
     const { DataLayout } = await import('../store/layout');
     const { gcPods } = await import('../pod/gc');
-    const dirs = new PodDirs(new DataLayout(this.globals().dataDir).podsDir);
+    const layout = new DataLayout(this.globals().dataDir);
+    const dirs = new PodDirs(layout.podsDir);
     let failed = 0;
     const grace = this.gracePeriod ?? 30 * 60_000;
     gcPods(
       dirs,
-      { gracePeriodMs: grace, expirePreparedMs: this.expirePrepared ?? 24 * 3_600_000, markOnly: this.markOnly },
+      {
+        gracePeriodMs: grace,
+        expirePreparedMs: this.expirePrepared ?? 24 * 3_600_000,
+        markOnly: this.markOnly,
+        treeDir: layout.treeDir,
+        warn: (m) => this.log.print(m),
+      },
       {
         marked: (m) => this.log.print(m),
         collected: (u) => this.out(`Garbage collecting pod "${u}"`),

@@ -22,6 +22,7 @@ export abstract class PodCommand extends BaseCommand {
   stage1FromDir = Option.String('--stage1-from-dir', { description: 'filename of an image in the stage1 images directory to use as stage1' });
   inheritEnv = GoBool('--inherit-env', false, { description: "inherit all environment variables not set by apps" });
   noOverlay = GoBool('--no-overlay', false, { description: 'disable overlay filesystem' });
+  privateUsers = GoBool('--private-users', false, { description: 'run within user namespaces (implies copying the app trees, as --no-overlay)' });
   setEnv = Option.Array('--set-env', [], { description: 'environment variable to set for all the apps in the form key=value' });
   setEnvFile = Option.String('--set-env-file', { description: 'path to an environment variables file' });
   pullPolicy = Option.String('--pull-policy', 'new', { description: 'when to fetch an image: never, new or update (default "new")' });
@@ -29,6 +30,7 @@ export abstract class PodCommand extends BaseCommand {
   noStore = GoBool('--no-store', false, { description: 'deprecated: use --pull-policy=update', hidden: true });
   podManifest = Option.String('--pod-manifest', { description: 'the path to the pod manifest; when given, images and per-app flags are not accepted' });
   volume = Option.Array('--volume', [], { description: 'volumes to make available in the pod: NAME,kind=host,source=PATH[,readOnly=true] or NAME,kind=empty[,mode=0755,uid=0,gid=0]' });
+  mount = Option.Array('--mount', [], { description: 'mount point binding a volume to a path within all apps (after an image: that app only): volume=NAME,target=PATH' });
   firstImage = Option.String({ name: 'IMAGE' });
   rest = Option.Proxy();
 
@@ -47,7 +49,7 @@ export abstract class PodCommand extends BaseCommand {
     if (this.podManifest !== undefined) {
       // rkt's rule: the pod manifest says everything the pod gets; only --pull-policy=new (no fetching) fits.
       const conflicting =
-        images.length > 0 || this.volume.length > 0 || this.conflictsWithPodManifest() || this.pullPolicy !== 'new' || this.storeOnly || this.noStore || this.inheritEnv || this.setEnv.length > 0 || this.setEnvFile !== undefined;
+        images.length > 0 || this.volume.length > 0 || this.mount.length > 0 || this.conflictsWithPodManifest() || this.pullPolicy !== 'new' || this.storeOnly || this.noStore || this.inheritEnv || this.setEnv.length > 0 || this.setEnvFile !== undefined;
       if (conflicting) throw new RktError('EUSAGE', 'conflicting flags set with --pod-manifest (see --help)');
       const { readPodManifestFile } = await import('../pod/manifest');
       podManifest = readPodManifestFile(this.podManifest);
@@ -56,6 +58,8 @@ export abstract class PodCommand extends BaseCommand {
     }
     const apps = podManifest ? [] : parseApps(images);
     const { parseVolumeFlag } = await import('../pod/manifest');
+    const { parseMountFlag } = await import('../pod/run-args');
+    const mounts = this.mount.map(parseMountFlag);
     const volumes = this.volume.map(parseVolumeFlag);
     let policy = this.pullPolicy;
     if (this.storeOnly) policy = 'never';
@@ -70,6 +74,7 @@ export abstract class PodCommand extends BaseCommand {
         setEnv: parseSetEnv(this.setEnv),
         setEnvFile: this.setEnvFile ? parseEnvFile(this.setEnvFile) : [],
         inheritEnv: this.inheritEnv ? process.env : undefined,
+        mounts,
       },
       stage1: { path: this.stage1Path, url: this.stage1Url, name: this.stage1Name, hash: this.stage1Hash, fromDir: this.stage1FromDir },
       config: g.config(),
@@ -86,6 +91,7 @@ export abstract class PodCommand extends BaseCommand {
         stdout: this.context.stdout,
       },
       noOverlay: this.noOverlay,
+      privateUsers: this.privateUsers,
       log: (l) => imageLog.debug(l),
       warn: (l) => g.log.print(l),
     };

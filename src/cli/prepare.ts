@@ -22,7 +22,7 @@ export class PrepareCommand extends PodCommand {
 
   async execute(): Promise<number> {
     this.requireRoot();
-    const opts = await this.prepareOptions();
+    const opts = { ...(await this.prepareOptions()), durable: true };
     const { preparePod } = await import('../pod/prepare');
     const uuid = await withImageStore(this.globals(), async (store) => {
       const { pod } = await preparePod(store, opts);

@@ -35,6 +35,9 @@ const entries: CommandEntry[] = [
   { paths: [['cat-manifest']], load: () => (require('./cat-manifest') as typeof import('./cat-manifest')).CatManifestCommand },
   { paths: [['gc']], load: () => (require('./gc') as typeof import('./gc')).GcCommand },
   { paths: [['rm']], load: () => (require('./rm') as typeof import('./rm')).RmCommand },
+  { paths: [['stop']], load: () => (require('./stop') as typeof import('./stop')).StopCommand },
+  { paths: [['enter']], load: () => (require('./enter') as typeof import('./enter')).EnterCommand },
+  { paths: [['export']], load: () => (require('./export') as typeof import('./export')).ExportCommand },
   { paths: [['trust']], load: () => (require('./trust') as typeof import('./trust')).TrustCommand },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */

@@ -32,18 +32,20 @@ export class RmCommand extends BaseCommand {
     const { PodDirs } = await import('../pod/pods');
     const { DataLayout } = await import('../store/layout');
     const { removePod } = await import('../pod/gc');
-    const dirs = new PodDirs(new DataLayout(this.globals().dataDir).podsDir);
+    const layout = new DataLayout(this.globals().dataDir);
+    const dirs = new PodDirs(layout.podsDir);
     let failed = 0;
     for (const a of args) {
       try {
         const uuid = dirs.resolveUuid(a);
-        removePod(dirs, uuid);
+        removePod(dirs, uuid, { treeDir: layout.treeDir, warn: (m) => this.log.print(m) });
         this.out(`"${uuid}"`);
       } catch (e) {
         failed++;
         this.log.error(e);
       }
     }
-    return failed ? 254 : 0;
+    if (failed) throw new RktError('EUSAGE', 'failed to remove one or more pods');
+    return 0;
   }
 }

@@ -4,10 +4,9 @@
  * `Downloading sha256:8ddc19f1652 [=====     ]  668 KB / 1.3 MB`.
  */
 
-export interface ProgressSink {
-  isTTY?: boolean;
-  write(s: string): unknown;
-}
+import type { ProgressSink } from '../fetch/progress';
+
+export type { ProgressSink };
 
 const WIDTH = 20;
 const REDRAW_MS = 100;

@@ -26,8 +26,8 @@ export interface FetchOptions {
   renderTree: boolean;
   /** debug lines (`image: …` with --debug) */
   log: (line: string) => void;
-  /** verification and network settings; without it: rkt's default dirs, no credentials */
-  env?: FetchEnvironment;
+  /** verification and network settings; what is left out: rkt's default dirs, no credentials */
+  env?: Partial<FetchEnvironment>;
 }
 
 /** stage0's ValidOSArch defaults added to name lookups (rkt/image/fetcher.go setAppDefaults). */
@@ -59,7 +59,7 @@ function notFound(what: string, v: string): RktError {
 }
 
 export async function fetchImage(store: ImageStore, arg: string, opts: FetchOptions): Promise<string> {
-  const env = opts.env ?? defaultEnv(opts);
+  const env: FetchEnvironment = { ...defaultEnv(opts), ...opts.env };
   const s = new FetchSession(store, env);
   try {
     const key = await fetchOne(s, arg, opts);
@@ -85,7 +85,6 @@ async function fetchOne(s: FetchSession, arg: string, opts: FetchOptions): Promi
     case 'docker':
     case 'oci-layout':
     case 'oci-archive': {
-      // src/docker: registry v2 pulls and local OCI images, converted to one ACI (no signatures).
       const { fetchDockerOrOci } = await import('../docker/fetch-image');
       return fetchDockerOrOci(s.store, what, { ...opts, env: s.env });
     }

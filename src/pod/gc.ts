@@ -9,6 +9,13 @@ import { RktError } from '../errors';
 import { FileLock, fsyncDir } from '../store/locks';
 import { PodDirs, type PodStateDir } from './pods';
 import { unmountUnder } from './prepare';
+import { entrypointPath, runEntrypoint } from './entrypoint';
+
+/** What deleting a pod needs besides its directory: the tree store (for a stage1 no longer mounted). */
+export interface DeleteOptions {
+  treeDir?: string;
+  warn?: (message: string) => void;
+}
 
 export interface GcOptions {
   gracePeriodMs: number;
@@ -43,8 +50,12 @@ function moveLocked(dirs: PodDirs, uuid: string, from: PodStateDir, to: PodState
   }
 }
 
-/** Unmounts and deletes a pod already in exited-garbage/ or garbage/, under its lock. */
-export function deletePod(dirs: PodDirs, uuid: string, from: 'exited-garbage' | 'garbage'): boolean {
+/**
+ * Unmounts and deletes a pod already in exited-garbage/ or garbage/, under its lock. A pod that ran
+ * first gets its stage1 gc entrypoint (releasing what stage1 made outside the pod dir: cgroups), as
+ * rkt's deletePod; a failure there is reported and the pod is still removed.
+ */
+export function deletePod(dirs: PodDirs, uuid: string, from: 'exited-garbage' | 'garbage', o: DeleteOptions = {}): boolean {
   const p = dirs.podPath(from, uuid);
   let lock: FileLock | undefined;
   try {
@@ -54,6 +65,13 @@ export function deletePod(dirs: PodDirs, uuid: string, from: 'exited-garbage' | 
   }
   if (!lock) return false;
   try {
+    if (from === 'exited-garbage') {
+      const bin = entrypointPath(p, 'gc', o.treeDir);
+      if (bin) {
+        const code = runEntrypoint(p, bin, [uuid]);
+        if (code !== 0) o.warn?.(`problem performing stage1 GC on "${uuid}": exit code ${code}`);
+      }
+    }
     unmountUnder(p);
     fs.rmSync(p, { recursive: true, force: true });
     return true;
@@ -71,7 +89,7 @@ function ageMs(p: string, now: number): number {
 }
 
 /** rkt's gc steps in order (rkt/gc.go): mark exited, aborted and expired pods, then sweep. */
-export function gcPods(dirs: PodDirs, opts: GcOptions, ev: GcEvents): void {
+export function gcPods(dirs: PodDirs, opts: GcOptions & DeleteOptions, ev: GcEvents): void {
   dirs.ensure();
   const guard = (uuid: string, f: () => void) => {
     try {
@@ -103,12 +121,12 @@ export function gcPods(dirs: PodDirs, opts: GcOptions, ev: GcEvents): void {
     guard(uuid, () => {
       // ctime: when the pod was marked, so the grace period counts from the marking
       if (opts.gracePeriodMs > 0 && ageMs(dirs.podPath('exited-garbage', uuid), opts.now ?? Date.now()) < opts.gracePeriodMs) ev.kept(uuid);
-      else if (deletePod(dirs, uuid, 'exited-garbage')) ev.collected(uuid);
+      else if (deletePod(dirs, uuid, 'exited-garbage', opts)) ev.collected(uuid);
     });
   }
   for (const { uuid } of dirs.list(['garbage'])) {
     guard(uuid, () => {
-      if (deletePod(dirs, uuid, 'garbage')) ev.collected(uuid);
+      if (deletePod(dirs, uuid, 'garbage', opts)) ev.collected(uuid);
     });
   }
   // embryos nobody holds are leftovers of a crash before the first rename
@@ -127,7 +145,7 @@ export function gcPods(dirs: PodDirs, opts: GcOptions, ev: GcEvents): void {
 }
 
 /** `rkt rm`: exited or prepared pods (and aborted prepares), at once, whatever the grace period. */
-export function removePod(dirs: PodDirs, uuid: string): void {
+export function removePod(dirs: PodDirs, uuid: string, o: DeleteOptions = {}): void {
   const { dir, state } = dirs.state(uuid);
   let from: 'exited-garbage' | 'garbage';
   if (dir === 'run' && state === 'exited') {
@@ -136,10 +154,16 @@ export function removePod(dirs: PodDirs, uuid: string): void {
   } else if (dir === 'prepared' || (dir === 'prepare' && state === 'aborted prepare')) {
     if (!moveLocked(dirs, uuid, dir, 'garbage')) throw new RktError('EUSAGE', `pod "${uuid}" is being used`);
     from = 'garbage';
-  } else if (dir === 'exited-garbage' || dir === 'garbage') {
+  } else if ((dir === 'exited-garbage' || dir === 'garbage') && (state === 'exited garbage' || state === 'garbage')) {
     from = dir;
+  } else if (state === 'running') {
+    throw new RktError('EUSAGE', `pod "${uuid}" is currently running`);
+  } else if (state === 'embryo' || state === 'preparing') {
+    throw new RktError('EUSAGE', `pod "${uuid}" is currently being prepared`);
+  } else if (state === 'deleting' || state === 'exited deleting') {
+    throw new RktError('EUSAGE', `pod "${uuid}" is currently being deleted`);
   } else {
-    throw new RktError('EUSAGE', `pod "${uuid}" is currently ${state}: only exited and prepared pods can be removed`);
+    throw new RktError('ENOTFOUND', `no matches found for "${uuid}"`);
   }
-  if (!deletePod(dirs, uuid, from)) throw new RktError('EUSAGE', `pod "${uuid}" is being deleted by another process`);
+  if (!deletePod(dirs, uuid, from, o)) throw new RktError('EUSAGE', `pod "${uuid}" is being deleted by another process`);
 }

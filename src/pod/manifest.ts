@@ -20,6 +20,8 @@ export interface PodEnvOptions {
   setEnvFile: [string, string][];
   /** --inherit-env: rkt's own environment, below the image's */
   inheritEnv?: NodeJS.ProcessEnv;
+  /** pod-level --mount (before the first image): added to every app after its own */
+  mounts?: { volume: string; target: string }[];
 }
 
 export interface ResolvedApp {
@@ -98,6 +100,12 @@ function isolatorsFor(app: App | undefined, a: AppArgs): Isolator[] {
     if (a.oomScoreAdj < -1000 || a.oomScoreAdj > 1000) throw new RktError('EUSAGE', `invalid argument "${a.oomScoreAdj}" for "--oom-score-adj" flag: must be in [-1000, 1000]`);
     iso = replaceIsolators(iso, ['os/linux/oom-score-adj'], [{ name: 'os/linux/oom-score-adj', value: a.oomScoreAdj }]);
   }
+  if (a.seccomp) {
+    const names = ['os/linux/seccomp-retain-set', 'os/linux/seccomp-remove-set'];
+    const value: Record<string, unknown> = { set: a.seccomp.set };
+    if (a.seccomp.errno) value.errno = a.seccomp.errno;
+    iso = replaceIsolators(iso, names, [{ name: `os/linux/seccomp-${a.seccomp.mode}-set`, value } as Isolator]);
+  }
   const caps = ['os/linux/capabilities-retain-set', 'os/linux/capabilities-remove-set'];
   if (a.capsRetain) iso = replaceIsolators(iso, caps, [{ name: caps[0], value: { set: a.capsRetain } }]);
   if (a.capsRemove) iso = replaceIsolators(iso, caps, [{ name: caps[1], value: { set: a.capsRemove } }]);
@@ -142,7 +150,8 @@ export function buildRuntimeApp(r: ResolvedApp, pod: PodEnvOptions, uid = 0, gid
     image: { name: image.name, id: r.key, labels: image.labels ?? [] },
     app,
     readOnlyRootFS: a.readonlyRootfs ?? false,
-    mounts: [],
+    // rkt's order: the app's own --mount flags, then the pod-wide ones
+    mounts: [...a.mounts, ...(pod.mounts ?? [])].map((m) => ({ volume: m.volume, path: m.target })),
     annotations: a.annotations.map(([k, v]) => ({ name: k, value: v })),
   };
   return rt;
@@ -187,6 +196,22 @@ export function parseVolumeFlag(flag: string): Volume {
   return checkVolume(new Checker(`invalid argument "${flag}" for "--volume" flag`, 'EUSAGE'), 'volume', raw);
 }
 
+/**
+ * Host volumes an app will mount must exist before the pod is made (rkt finds out in stage1, after
+ * the pod exists; failing here leaves nothing behind). Volumes no app uses are ignored, as in rkt.
+ */
+export function checkVolumeSources(pm: PodManifest): void {
+  const used = new Set<string>();
+  for (const a of pm.apps) {
+    for (const m of a.mounts ?? []) used.add(m.volume);
+    for (const mp of a.app?.mountPoints ?? []) used.add(mp.name);
+  }
+  for (const v of pm.volumes ?? []) {
+    if (v.kind !== 'host' || !used.has(v.name)) continue;
+    if (!fs.existsSync(v.source as string)) throw new RktError('ENOTFOUND', `volume "${v.name}": host source ${v.source} does not exist`);
+  }
+}
+
 export function checkVolumeNames(volumes: Volume[]): void {
   const seen = new Set<string>();
   for (const v of volumes) {
@@ -203,6 +228,11 @@ export function buildPodManifest(apps: ResolvedApp[], pod: PodEnvOptions, volume
     names.add(a.name);
   }
   checkVolumeNames(volumes);
+  for (const a of runtimeApps) {
+    for (const m of a.mounts ?? []) {
+      if (!volumes.some((v) => v.name === m.volume)) throw new RktError('EUSAGE', `could not find volume ${m.volume}`);
+    }
+  }
   return {
     acVersion: POD_AC_VERSION,
     acKind: 'PodManifest',

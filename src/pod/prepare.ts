@@ -13,9 +13,10 @@ import { FileLock, writeFileDurable } from '../store/locks';
 import { fetchImage, type FetchEnvironment, type PullPolicy } from '../fetch/fetch';
 import type { RktConfig } from '../config/types';
 import { selectStage1, type Stage1Flags } from '../stage1/select';
-import { buildPodManifest, type PodEnvOptions, type ResolvedApp } from './manifest';
+import { buildPodManifest, checkVolumeSources, type PodEnvOptions, type ResolvedApp } from './manifest';
 import { NewPod, PodDirs } from './pods';
 import type { AppArgs } from './run-args';
+import { checkUserNamespaces, newUidRange, shiftOwners, writeUidRange } from './userns';
 import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
 
 export interface PrepareOptions {
@@ -31,7 +32,11 @@ export interface PrepareOptions {
   /** verification and network settings for fetching the apps' images */
   fetchEnv?: FetchEnvironment;
   noOverlay: boolean;
+  /** --private-users: a user namespace for the pod; its app trees are copied and shifted */
+  privateUsers?: boolean;
   uuidFileSave?: string;
+  /** `rkt prepare`: flush the pod to disk before it is marked prepared */
+  durable?: boolean;
   log: (line: string) => void;
   warn: (line: string) => void;
 }
@@ -111,7 +116,12 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     manifest = buildPodManifest(apps, opts.env, opts.volumes);
     resolved = apps;
   }
-  const overlay = useOverlay(store, opts.noOverlay, opts.warn);
+  checkVolumeSources(manifest);
+  if (opts.privateUsers) checkUserNamespaces();
+  // The tree store is shared by every pod: only a copy can take the pod's owners.
+  if (opts.privateUsers && !opts.noOverlay) opts.warn('disabling overlay support: "--private-users needs a copy of each app tree to shift its owners"');
+  const overlay = useOverlay(store, opts.noOverlay || !!opts.privateUsers, opts.warn);
+  const uidRange = opts.privateUsers ? newUidRange() : undefined;
 
   const dirs = new PodDirs(store.layout.podsDir);
   const pod = await NewPod.create(dirs);
@@ -121,6 +131,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
   try {
     const p = pod.path;
     fs.writeFileSync(path.join(p, 'pod-created'), '', { mode: 0o640 });
+    if (uidRange) writeUidRange(p, uidRange);
     // stage1
     const s1 = await trees.render(stage1Key);
     if (!(await trees.check(s1.id)).ok) await trees.render(stage1Key, true);
@@ -147,11 +158,14 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
         path.join(appDir, 'rootfs'),
         overlay ? { upper: path.join(p, 'overlay', t.id, 'upper', appName), work: path.join(p, 'overlay', t.id, 'work', appName) } : undefined,
       );
+      if (uidRange) shiftOwners(path.join(appDir, 'rootfs'), uidRange);
       await store.touch(r.key);
     }
     writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
     if (overlay) fs.writeFileSync(path.join(p, 'overlay-prepared'), '', { mode: 0o640 });
-    await native.syncfs(p);
+    // A prepared pod must survive a crash until run-prepared; a pod run at once dies with the
+    // machine anyway, and syncfs would wait for every dirty page of the filesystem.
+    if (opts.durable) await native.syncfs(p);
   } catch (e) {
     unmountUnder(pod.path);
     pod.abort();

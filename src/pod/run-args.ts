@@ -26,6 +26,73 @@ export interface AppArgs {
   annotations: [string, string][];
   userAnnotations: [string, string][];
   userLabels: [string, string][];
+  /** per-app --mount, in order */
+  mounts: MountArg[];
+  seccomp?: SeccompArg;
+}
+
+export interface SeccompArg {
+  mode: 'retain' | 'remove';
+  errno?: string;
+  set: string[];
+}
+
+/** `--seccomp mode=retain|remove[,errno=ENAME],syscall,...` (rkt's parseSeccompArgs). */
+export function parseSeccompFlag(v: string): SeccompArg {
+  const parts = v.split(',').map((p) => p.trim());
+  const bad = (why: string) => new RktError('EUSAGE', `invalid argument "${v}" for "--seccomp" flag: ${why}`);
+  const m = /^mode=(.*)$/.exec(parts[0] ?? '');
+  if (!m) throw bad('the first item must be mode=retain or mode=remove');
+  if (m[1] !== 'retain' && m[1] !== 'remove') throw bad(`unknown mode "${m[1]}"`);
+  const out: SeccompArg = { mode: m[1], set: [] };
+  for (const p of parts.slice(1)) {
+    if (p.startsWith('errno=')) {
+      if (out.errno !== undefined) throw bad('errno given twice');
+      const e = p.slice(6);
+      if (!/^E[A-Z0-9]+$/.test(e)) throw bad(`invalid errno "${e}"`);
+      out.errno = e;
+    } else if (p.includes('=')) throw bad(`unknown parameter "${p}"`);
+    else if (p !== '') out.set.push(p);
+  }
+  if (out.set.length === 0) throw bad('no syscall given');
+  return out;
+}
+
+export interface MountArg {
+  volume: string;
+  target: string;
+}
+
+/** `--mount volume=NAME,target=PATH` (rkt's only keys). */
+export function parseMountFlag(v: string): MountArg {
+  const m: Partial<MountArg> = {};
+  for (const part of v.split(',')) {
+    const eq = part.indexOf('=');
+    const k = eq < 0 ? part : part.slice(0, eq);
+    const val = eq < 0 ? '' : part.slice(eq + 1);
+    if (k !== 'volume' && k !== 'target') throw new RktError('EUSAGE', `invalid argument "${v}" for "--mount" flag: unknown mount parameter "${k}"`);
+    if (m[k] !== undefined) throw new RktError('EUSAGE', `invalid argument "${v}" for "--mount" flag: ${k} given twice`);
+    m[k] = val;
+  }
+  if (!m.volume) throw new RktError('EUSAGE', `invalid argument "${v}" for "--mount" flag: missing volume`);
+  if (!m.target) throw new RktError('EUSAGE', `invalid argument "${v}" for "--mount" flag: missing target`);
+  checkMountTarget(m.target);
+  return m as MountArg;
+}
+
+/**
+ * A mount target is an absolute path inside the app's root; `..` may move within it but never
+ * above it (symlinks in the image are resolved inside the root by stage1).
+ */
+export function checkMountTarget(target: string): void {
+  if (!target.startsWith('/')) throw new RktError('EUSAGE', `mount target "${target}" must be an absolute path`);
+  let depth = 0;
+  for (const c of target.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (--depth < 0) throw new RktError('EUSAGE', `mount target "${target}" escapes the app's root filesystem`);
+    } else depth++;
+  }
 }
 
 type ValueFlag =
@@ -45,7 +112,9 @@ type ValueFlag =
   | 'oom-score-adj'
   | 'annotation'
   | 'user-annotation'
-  | 'user-label';
+  | 'user-label'
+  | 'mount'
+  | 'seccomp';
 
 const VALUE_FLAGS = new Set<string>([
   'exec',
@@ -67,8 +136,10 @@ const VALUE_FLAGS = new Set<string>([
   'annotation',
   'user-annotation',
   'user-label',
+  'mount',
+  'seccomp',
 ]);
-const REPEATABLE = new Set(['environment', 'annotation', 'user-annotation', 'user-label']);
+const REPEATABLE = new Set(['environment', 'annotation', 'user-annotation', 'user-label', 'mount']);
 const BOOL_FLAGS = new Set(['readonly-rootfs']);
 
 function keyValue(flag: string, v: string): [string, string] {
@@ -141,11 +212,17 @@ function apply(app: AppArgs, flag: ValueFlag, v: string): void {
     case 'user-label':
       app.userLabels.push(keyValue(flag, v));
       break;
+    case 'mount':
+      app.mounts.push(parseMountFlag(v));
+      break;
+    case 'seccomp':
+      app.seccomp = parseSeccompFlag(v);
+      break;
   }
 }
 
 function newApp(image: string): AppArgs {
-  return { image, args: [], environment: [], annotations: [], userAnnotations: [], userLabels: [] };
+  return { image, args: [], environment: [], annotations: [], userAnnotations: [], userLabels: [], mounts: [] };
 }
 
 /**
@@ -216,6 +293,8 @@ export function checkBeforeFirstImage(tokens: ReadonlyArray<string>): void {
     if (!t.startsWith('--')) return;
     const eq = t.indexOf('=');
     const flag = eq === -1 ? t.slice(2) : t.slice(2, eq);
+    // --mount is both: pod-wide before the first image, the app's own after it
+    if (flag === 'mount') continue;
     if (VALUE_FLAGS.has(flag) || BOOL_FLAGS.has(flag)) throw new RktError('EUSAGE', `--${flag} must follow an image`);
   }
 }

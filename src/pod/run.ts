@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { RktError } from '../errors';
 import { native } from '../native';
 import { stage1Entrypoint } from './prepare';
+import { readUidRange } from './userns';
 
 export interface RunOptions {
   debug: boolean;
@@ -20,6 +21,8 @@ export interface RunOptions {
   dnsOpt: string[];
   dnsDomain?: string;
   hostsEntries: string[];
+  /** from the pod's private-users-prepared: `<shift>:<count>` */
+  privateUsers?: string;
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -76,6 +79,7 @@ export function stage1RunArgs(uuid: string, o: RunOptions): string[] {
   if (o.debug) args.push('--debug');
   args.push('--net=host');
   if (o.interactive) args.push('--interactive');
+  if (o.privateUsers) args.push(`--private-users=${o.privateUsers}`);
   if (o.hostname) args.push(`--hostname=${o.hostname}`);
   if (o.insecure.has('capabilities')) args.push('--disable-capabilities-restriction');
   if (o.insecure.has('paths')) args.push('--disable-paths');
@@ -101,6 +105,8 @@ export function execStage1(podPath: string, uuid: string, lockFd: number, o: Run
     .filter(([k]) => k !== 'RKT_LOCK_FD')
     .map(([k, v]) => `${k}=${v ?? ''}`);
   env.push(`RKT_LOCK_FD=${lockFd}`);
-  native.execStage1(bin, [bin, ...stage1RunArgs(uuid, o)], env, podPath, [lockFd]);
+  const range = readUidRange(podPath);
+  const args = stage1RunArgs(uuid, { ...o, privateUsers: range ? `${range.shift}:${range.count}` : undefined });
+  native.execStage1(bin, [bin, ...args], env, podPath, [lockFd]);
   throw new RktError('EINTERNAL', 'execve returned');
 }

@@ -30,6 +30,10 @@ pub struct AppSpec {
     pub pre_start: Option<Vec<String>>,
     pub post_stop: Option<Vec<String>>,
     pub mounts: MountPlan,
+    /// Open `cgroup.procs` descriptors the app's processes join before exec (see `cgroups`).
+    pub cgroup_procs: Vec<std::os::fd::RawFd>,
+    /// None with --insecure-options=seccomp.
+    pub seccomp: Option<crate::seccomp::Filter>,
 }
 
 #[derive(Debug, Error)]
@@ -40,6 +44,11 @@ pub enum SpecError {
     Caps { app: String, err: caps::CapsError },
     #[error("app {app:?}: invalid value for isolator {name}")]
     Isolator { app: String, name: String },
+    #[error("app {app:?}: {err}")]
+    Seccomp {
+        app: String,
+        err: crate::seccomp::SeccompError,
+    },
     #[error("app {app:?}: workingDirectory must be an absolute path")]
     WorkingDir { app: String },
 }
@@ -56,7 +65,7 @@ pub struct Isolators {
 pub fn parse_isolators(
     app: &str,
     isolators: &[Isolator],
-    disable_seccomp: bool,
+    _disable_seccomp: bool, // seccomp isolators are decided by crate::seccomp::filter_for
 ) -> Result<Isolators, SpecError> {
     let bad = |name: &str| SpecError::Isolator {
         app: app.into(),
@@ -77,7 +86,10 @@ pub fn parse_isolators(
                 out.oom_score_adj = Some(v as i32);
             }
             caps::RETAIN_SET | caps::REMOVE_SET => {}
-            n if n.starts_with("os/linux/seccomp-") && disable_seccomp => {}
+            // Applied through cgroups (crate::cgroups).
+            "resource/memory" | "resource/cpu" | "os/linux/cpu-shares" => {}
+            // Applied by crate::seccomp.
+            crate::seccomp::RETAIN_SET | crate::seccomp::REMOVE_SET => {}
             n => out.ignored.push(n.to_string()),
         }
     }
@@ -115,6 +127,10 @@ pub fn build_spec(i: SpecInputs) -> Result<(AppSpec, Vec<String>), SpecError> {
         }
     })?;
     let iso = parse_isolators(&ra.name, &app.isolators, i.disable_seccomp)?;
+    let seccomp = crate::seccomp::filter_for(&app.isolators, i.disable_seccomp).map_err(|err| SpecError::Seccomp {
+        app: ra.name.clone(),
+        err,
+    })?;
     let working_dir = if app.working_directory.is_empty() {
         "/".to_string()
     } else {
@@ -150,6 +166,8 @@ pub fn build_spec(i: SpecInputs) -> Result<(AppSpec, Vec<String>), SpecError> {
         pre_start: app.event_handler("pre-start").map(<[String]>::to_vec),
         post_stop: app.event_handler("post-stop").map(<[String]>::to_vec),
         mounts: crate::mounts::plan_app(&i.mount_spec, &i.facts),
+        cgroup_procs: Vec::new(),
+        seccomp,
     };
     Ok((spec, warnings))
 }
@@ -232,6 +250,17 @@ fn child(
     last_cap: u32,
 ) -> ! {
     crate::linux::reset_signals();
+    for fd in &spec.cgroup_procs {
+        // SAFETY: writing "0" (the writing process) to an open cgroup.procs; done as root before
+        // any privilege is dropped.
+        if unsafe { libc::write(*fd, b"0".as_ptr().cast(), 1) } != 1 {
+            fail(format!(
+                "Error: Unable to join the cgroups of app {:?}: {}",
+                spec.name,
+                strerror(&os_err())
+            ));
+        }
+    }
     // SAFETY: umask only changes this process's creation mask.
     unsafe { libc::umask(0o022) };
     // SAFETY: chdir/chroot with valid C strings.
@@ -297,6 +326,25 @@ fn child(
     let mut env: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
     env.push(std::ptr::null());
     crate::linux::cloexec_from(3);
+    // Last, so that nothing stage1 still does here (path lookup, descriptors) meets the filter.
+    if role == Role::Main {
+        if let Some(f) = &spec.seccomp {
+            // Without CAP_SYS_ADMIN the kernel takes a filter only under no_new_privs (systemd
+            // implies NoNewPrivileges= the same way for SystemCallFilter=).
+            const CAP_SYS_ADMIN: u32 = 21;
+            // SAFETY: prctl with integer arguments.
+            if !spec.caps.contains(CAP_SYS_ADMIN) || spec.uid != 0 {
+                unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+            }
+            if let Err(e) = crate::seccomp::install(f) {
+                fail(format!(
+                    "Error: Unable to install the seccomp filter of app {:?}: {}",
+                    spec.name,
+                    strerror(&e)
+                ));
+            }
+        }
+    }
     // SAFETY: NUL-terminated arrays of valid C strings that outlive the call.
     unsafe { libc::execve(bin_c.as_ptr(), argv.as_ptr(), env.as_ptr()) };
     fail(format!(
@@ -350,16 +398,10 @@ mod tests {
         .unwrap();
         assert!(i.no_new_privs);
         assert_eq!(i.oom_score_adj, Some(-500));
-        assert_eq!(
-            i.ignored,
-            ["resource/memory", "os/linux/seccomp-remove-set"]
-        );
+        assert!(i.ignored.is_empty());
         let i =
             parse_isolators("a", &[iso("os/linux/seccomp-retain-set", json!({}))], true).unwrap();
-        assert!(
-            i.ignored.is_empty(),
-            "--disable-seccomp: nothing to warn about"
-        );
+        assert!(i.ignored.is_empty(), "seccomp isolators are applied, not ignored");
         assert!(parse_isolators("a", &[iso(OOM_SCORE_ADJ, json!(5000))], false).is_err());
         assert!(parse_isolators("a", &[iso(NO_NEW_PRIVILEGES, json!("yes"))], false).is_err());
     }

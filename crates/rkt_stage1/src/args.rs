@@ -30,6 +30,8 @@ pub struct RunArgs {
     pub disable_paths: bool,
     pub disable_seccomp: bool,
     pub ipc: IpcMode,
+    /// `--private-users=<shift>:<count>`: the pod's user namespace maps 0..count to shift..
+    pub private_users: Option<(u32, u32)>,
     pub uuid: String,
 }
 
@@ -98,6 +100,7 @@ where
         disable_paths: false,
         disable_seccomp: false,
         ipc: IpcMode::Auto,
+        private_users: None,
         uuid: String::new(),
     };
     let mut positional = Vec::new();
@@ -170,7 +173,17 @@ where
             }
             "dns-conf-mode" => a.dns_conf_mode = Some(parse_dns_conf_mode(&value)?),
             "private-users" if !value.is_empty() => {
-                return Err(ArgsError::Unsupported("private-users".into()))
+                let bad = || ArgsError::InvalidValue {
+                    flag: name.into(),
+                    value: value.clone(),
+                };
+                let (s, c) = value.split_once(':').ok_or_else(bad)?;
+                let (s, c): (u32, u32) = (s.parse().map_err(|_| bad())?, c.parse().map_err(|_| bad())?);
+                // The host's own root (0) must stay outside the range.
+                if s == 0 || c == 0 || s.checked_add(c).is_none() {
+                    return Err(bad());
+                }
+                a.private_users = Some((s, c));
             }
             // Accepted for ABI compatibility; this stage1 has no metadata service client and reads no
             // local configuration.
@@ -347,8 +360,18 @@ mod tests {
         );
         assert_eq!(
             parse(["--net=host", "--private-users=0:65536", U]).unwrap_err(),
-            ArgsError::Unsupported("private-users".into())
+            ArgsError::InvalidValue {
+                flag: "private-users".into(),
+                value: "0:65536".into()
+            }
         );
+        assert_eq!(
+            parse(["--net=host", "--private-users=65536:65536", U])
+                .unwrap()
+                .private_users,
+            Some((65536, 65536))
+        );
+        assert!(parse(["--net=host", "--private-users=x", U]).is_err());
         assert!(matches!(
             parse(["--net=host", U, "--hostname"]).unwrap_err(),
             ArgsError::MissingValue(_)

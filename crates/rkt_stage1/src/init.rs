@@ -12,7 +12,7 @@ use crate::linux::{self, LinuxSyscalls};
 use crate::mounts::{self, AppMountSpec, VolumeBind};
 use crate::pod::{PodManifest, RuntimeApp};
 use crate::reaper::{self, Effects, Pod};
-use crate::{caps, env, layout, podfiles, volumes};
+use crate::{caps, cgroups, enter, env, layout, podfiles, userns, volumes};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
@@ -66,6 +66,10 @@ pub fn main(argv: &[String]) -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("stage1: {e}");
+            // Cgroups made before the failure would otherwise wait for gc.
+            if let Err(e) = cgroups::remove(Path::new(".")) {
+                eprintln!("stage1: {e}");
+            }
             254
         }
     }
@@ -128,12 +132,15 @@ fn prepare_volumes(
     manifest: &PodManifest,
     ra: &RuntimeApp,
     pod: &Path,
+    shift: u32,
 ) -> Result<Vec<VolumeBind>, InitError> {
     let verr = |err| InitError::Volume {
         app: ra.name.clone(),
         err,
     };
     let (resolved, warnings) = volumes::resolve(manifest, ra, pod).map_err(verr)?;
+    let image_manifest = layout::stage1_rootfs(pod).join("opt/stage2").join(&ra.name).join("manifest");
+    let docker = std::fs::read(image_manifest).is_ok_and(|b| volumes::is_docker_image(&b));
     for w in warnings {
         eprintln!("stage1: {w}");
     }
@@ -149,10 +156,18 @@ fn prepare_volumes(
                 )))?
                 .is_dir(),
             volumes::Backing::Empty { mode, uid, gid } => {
-                create_empty_volume(&m.source, mode, uid, gid).map_err(io_err(format!(
+                let fresh = !m.source.is_dir();
+                // Owners are the app's view: with --private-users, uid 0 in the pod is `shift` here.
+                create_empty_volume(&m.source, mode, uid + shift, gid + shift).map_err(io_err(format!(
                     "failed to create volume {}",
                     m.source.display()
                 )))?;
+                if fresh && m.implicit && docker {
+                    init_from_image(pod, &ra.name, &m).map_err(io_err(format!(
+                        "failed to initialise volume {} from the image",
+                        m.source.display()
+                    )))?;
+                }
                 true
             }
         };
@@ -165,6 +180,18 @@ fn prepare_volumes(
         });
     }
     Ok(out)
+}
+
+/// Docker semantics: the image's content at the mount point seeds the implicit volume.
+fn init_from_image(pod: &Path, app: &str, m: &volumes::ResolvedMount) -> io::Result<()> {
+    let root = layout::app_rootfs(pod, app);
+    let fd = match linux::open_in_root(&root, &m.target, libc::O_DIRECTORY) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let src = PathBuf::from(linux::fd_path(&fd).to_str().unwrap_or_default());
+    volumes::copy_contents(&src, &m.source)
 }
 
 fn create_empty_volume(dir: &Path, mode: u32, uid: u32, gid: u32) -> io::Result<()> {
@@ -209,7 +236,7 @@ fn build_specs(
             console: console.clone(),
             disable_paths: a.disable_paths,
             read_only_rootfs: ra.read_only_root_fs,
-            volumes: prepare_volumes(manifest, ra, pod)?,
+            volumes: prepare_volumes(manifest, ra, pod, a.private_users.map_or(0, |p| p.0))?,
         };
         let (spec, warnings) = app::build_spec(SpecInputs {
             ra,
@@ -226,6 +253,34 @@ fn build_specs(
         specs.push(spec);
     }
     Ok(specs)
+}
+
+/// Creates the pod's cgroups with the apps' resource limits and opens each app's cgroup.procs.
+fn setup_cgroups(
+    manifest: &PodManifest,
+    a: &RunArgs,
+    pod: &Path,
+    specs: &mut [AppSpec],
+) -> Result<Vec<std::os::fd::OwnedFd>, InitError> {
+    use std::os::fd::AsRawFd;
+    let mut apps = Vec::with_capacity(manifest.apps.len());
+    for ra in &manifest.apps {
+        let iso = ra.app.as_ref().map(|x| x.isolators.as_slice()).unwrap_or(&[]);
+        let l = cgroups::limits(&ra.name, iso).map_err(|e| InitError::Msg(e.to_string()))?;
+        apps.push((ra.name.clone(), l));
+    }
+    let plan = cgroups::plan(&cgroups::detect(), &a.uuid, &apps);
+    for w in &plan.warnings {
+        eprintln!("stage1: {w}");
+    }
+    cgroups::apply(pod, &plan).map_err(io_err("failed to set up the pod's cgroups"))?;
+    let mut all = Vec::new();
+    for (spec, files) in specs.iter_mut().zip(&plan.procs) {
+        let fds = cgroups::open_procs(files).map_err(io_err("failed to set up the pod's cgroups"))?;
+        spec.cgroup_procs = fds.iter().map(|f| f.as_raw_fd()).collect();
+        all.extend(fds);
+    }
+    Ok(all)
 }
 
 fn run(argv: &[String]) -> Result<i32, InitError> {
@@ -261,16 +316,38 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
         std::fs::create_dir_all(&dir)
             .map_err(io_err(format!("failed to create {}", dir.display())))?;
     }
+    std::fs::create_dir_all(layout::enter_dir(&pod))
+        .map_err(io_err("failed to create the enter directory"))?;
     for s in &specs {
         let p = layout::env_dir(&pod).join(&s.name);
         linux::write_atomic(&p, env::render(&s.env).as_bytes(), 0o640)
             .map_err(io_err(format!("failed to write {}", p.display())))?;
+        let p = layout::enter_dir(&pod).join(&s.name);
+        linux::write_atomic(&p, enter::EnterSpec::of(s).render().as_bytes(), 0o640)
+            .map_err(io_err(format!("failed to write {}", p.display())))?;
     }
+    let mut specs = specs;
+    // Kept open in this process until the fork: PID 1 inherits them for the apps.
+    let cgroup_fds = setup_cgroups(&manifest, &a, &pod, &mut specs)?;
     log.debug(&format!(
         "pod prepared: {} app(s), hostname {hostname}",
         specs.len()
     ));
 
+    // PID 1 writes statuses and the ready link as the pod's root once in its user namespace.
+    if let Some((shift, _)) = a.private_users {
+        for d in [layout::stage1_rootfs(&pod).join("rkt"), layout::status_dir(&pod)] {
+            std::os::unix::fs::chown(&d, Some(shift), Some(shift))
+                .map_err(io_err(format!("failed to chown {}", d.display())))?;
+        }
+    }
+    let sync = match a.private_users {
+        Some(_) => Some((
+            userns::pipe().map_err(io_err("pipe"))?,
+            userns::pipe().map_err(io_err("pipe"))?,
+        )),
+        None => None,
+    };
     for sig in reaper::SIGNALS {
         linux::install_noop_handler(*sig);
     }
@@ -280,7 +357,13 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
         .map_err(io_err("failed to create the pod's PID namespace"))?;
     let child = linux::fork().map_err(io_err("failed to start the pod's PID 1"))?;
     if child == 0 {
-        let code = match pid1(&a, &pod, &hostname, &specs, last_cap, &log) {
+        // (to parent, from parent): the parent's ends are closed so a dead parent reads as EOF.
+        let sync = sync.map(|(up, down)| {
+            drop(up.read);
+            drop(down.write);
+            (up.write, down.read)
+        });
+        let code = match pid1(&a, &pod, &hostname, &specs, last_cap, &log, sync.as_ref()) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("stage1: {e}");
@@ -295,9 +378,22 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
         linux::kill(child, libc::SIGKILL);
         return Err(io_err("failed to write the pid file")(e));
     }
+    if let (Some((up, down)), Some((shift, count))) = (sync, a.private_users) {
+        drop(up.write);
+        drop(down.read);
+        if let Err(e) = userns::map_child(child, shift, count, &up.read, &down.write) {
+            linux::kill(child, libc::SIGKILL);
+            let _ = linux::wait_pid(child);
+            return Err(io_err("failed to set up the pod's user namespace")(e));
+        }
+    }
     log.debug(&format!("pod PID 1 is host pid {child}"));
+    drop(cgroup_fds);
     let code = wait_for_pod(child, a.interactive);
     log.debug(&format!("pod exited with code {code}"));
+    if let Err(e) = cgroups::remove(&pod) {
+        eprintln!("stage1: {e}");
+    }
     Ok(code)
 }
 
@@ -327,7 +423,9 @@ fn pid1(
     specs: &[AppSpec],
     last_cap: u32,
     log: &Log,
+    sync: Option<&(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
 ) -> Result<i32, InitError> {
+    use std::os::fd::AsRawFd;
     // If rkt's process dies (even by SIGKILL) the pod must not outlive the lock it held.
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
@@ -364,7 +462,14 @@ fn pid1(
     pivot_into(&s1c).map_err(io_err(format!("failed to pivot into {}", s1.display())))?;
     // The lock fd and anything else inherited point into the host; PID 1 needs none of them, and
     // non-dumpable keeps apps from reaching PID 1's descriptors through /proc/1/fd.
-    linux::close_from(3);
+    let mut keep: Vec<RawFd> = specs.iter().flat_map(|s| s.cgroup_procs.iter().copied()).collect();
+    if let Some((up, down)) = sync {
+        keep.extend([up.as_raw_fd(), down.as_raw_fd()]);
+    }
+    linux::close_from_except(3, &keep);
+    if let Some((up, down)) = sync {
+        userns::enter_new(up, down).map_err(io_err("failed to enter the pod's user namespace"))?;
+    }
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
 

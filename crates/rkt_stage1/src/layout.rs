@@ -33,3 +33,11 @@ pub fn status_dir(pod: &Path) -> PathBuf {
 
 pub const STATUS_DIR_IN_STAGE1: &str = "/rkt/status";
 pub const SUPERVISOR_STATUS_IN_STAGE1: &str = "/rkt/supervisor-status";
+/// Per-app facts for the enter entrypoint (user, groups, caps), written by the run entrypoint.
+pub fn enter_dir(pod: &Path) -> PathBuf {
+    stage1_rootfs(pod).join("rkt/enter")
+}
+/// The cgroup directories stage1 made for the pod, one per line, for removal at exit and by gc.
+pub fn cgroups_file(pod: &Path) -> PathBuf {
+    pod.join("cgroups")
+}

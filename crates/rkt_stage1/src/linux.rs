@@ -92,7 +92,73 @@ fn errno(e: &io::Error) -> i32 {
 
 /// Creates `rel` and missing parents inside root, one component at a time, so each step is resolved
 /// in the root again. Returns the directory.
+/// `rel` with every symlink in it replaced by its target, evaluated as if `root` were `/` (an
+/// absolute target restarts at the root, `..` stops there): rkt's EvaluateSymlinksInsideApp. Missing
+/// components are kept as they are, so the result is where a mount target will be created.
+pub fn resolve_in_root(rootfd: &OwnedFd, rel: &RelPath) -> io::Result<RelPath> {
+    let mut todo: std::collections::VecDeque<String> =
+        rel.components().map(str::to_string).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let parent = openat2(
+            rootfd.as_raw_fd(),
+            &done.join("/"),
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+            IN_ROOT,
+        );
+        let target = match parent {
+            Ok(dir) => {
+                let name = cstr(&c)?;
+                let mut buf = vec![0u8; libc::PATH_MAX as usize];
+                // SAFETY: valid dirfd, C string and buffer of the size passed.
+                let n = unsafe {
+                    libc::readlinkat(
+                        dir.as_raw_fd(),
+                        name.as_ptr(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                    )
+                };
+                (n >= 0).then(|| {
+                    buf.truncate(n as usize);
+                    String::from_utf8_lossy(&buf).into_owned()
+                })
+            }
+            // a missing parent: nothing below it can be a symlink yet
+            Err(e) if errno(&e) == libc::ENOENT => None,
+            Err(e) => return Err(e),
+        };
+        match target {
+            Some(t) => {
+                links += 1;
+                if links > 40 {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                if t.starts_with('/') {
+                    done.clear();
+                }
+                for (i, part) in t.split('/').enumerate() {
+                    todo.insert(i, part.to_string());
+                }
+            }
+            None => done.push(c),
+        }
+    }
+    RelPath::new(&done.join("/")).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
 fn mkdir_in_root(rootfd: &OwnedFd, rel: &RelPath, mode: u32) -> io::Result<OwnedFd> {
+    let rel = &resolve_in_root(rootfd, rel)?;
     let mut cur = openat2(
         rootfd.as_raw_fd(),
         "",
@@ -207,6 +273,7 @@ impl Syscalls for LinuxSyscalls {
             Err(e) if errno(&e) == libc::ENOENT => {}
             Err(e) => return Err(e),
         }
+        let p = &resolve_in_root(&rootfd, p)?;
         if let Some((parent, _)) = p.split_last() {
             mkdir_in_root(&rootfd, &parent, 0o755)?;
         }
@@ -520,10 +587,11 @@ mod tests {
         std::os::unix::fs::symlink("../../../../../..", r.join("x")).unwrap();
         std::os::unix::fs::symlink("/no/such/dir", r.join("dangling")).unwrap();
         let sys = LinuxSyscalls;
-        // `etc` resolves to <root><outside>, which does not exist: refused, not followed to the host.
-        assert!(sys.create_file(r, &rp("etc/hosts")).is_err());
-        assert!(sys.mkdir(r, &rp("dangling/sub"), 0o755).is_err());
-        std::fs::create_dir_all(r.join(outside.path().strip_prefix("/").unwrap())).unwrap();
+        // A dangling symlink is followed inside the root (rkt's EvaluateSymlinksInsideApp): the
+        // missing directories are made there, never on the host.
+        sys.mkdir(r, &rp("dangling/sub"), 0o755).unwrap();
+        assert!(r.join("no/such/dir/sub").is_dir());
+        // `etc` resolves to <root><outside>, created inside the root.
         sys.create_file(r, &rp("etc/hosts"))
             .unwrap_or_else(|e| panic!("{e}"));
         sys.mkdir(r, &rp("x/tmp/deep"), 0o1777).unwrap();
@@ -605,5 +673,120 @@ mod tests {
         write_atomic(&d.path().join("pid"), b"42", 0o640).unwrap();
         assert_eq!(std::fs::read_to_string(d.path().join("pid")).unwrap(), "42");
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}
+
+/// A process handle that cannot be confused with a later process reusing the pid.
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: integer arguments.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+pub fn pidfd_send_signal(pidfd: &OwnedFd, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: valid pidfd, no siginfo.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether the directory's flock can be taken shared right now: nobody holds it exclusively, so
+/// the pod it belongs to is no longer running (rkt's liveness rule).
+pub fn dir_unlocked(dir: &Path) -> io::Result<bool> {
+    let p = cstr(dir)?;
+    // SAFETY: valid C string.
+    let fd = check(unsafe {
+        libc::open(
+            p.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: a fresh descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: flock on a valid fd.
+    let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if errno(&e) == libc::EWOULDBLOCK {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+pub fn setns(fd: &OwnedFd, nstype: libc::c_int) -> io::Result<()> {
+    // SAFETY: valid fd.
+    check(unsafe { libc::setns(fd.as_raw_fd(), nstype) }).map(drop)
+}
+
+/// The pids of `pid`'s direct children (Linux ≥ 3.5 with CONFIG_PROC_CHILDREN).
+pub fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+/// Opens any path read-only (namespace files, /proc/<pid>/root).
+pub fn open_dir_any(path: &Path) -> io::Result<OwnedFd> {
+    let p = cstr(path)?;
+    // SAFETY: valid C string.
+    let fd = check(unsafe { libc::open(p.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Closes every descriptor from `from` up except those in `keep`.
+pub fn close_from_except(from: u32, keep: &[RawFd]) {
+    let mut keep: Vec<u32> = keep.iter().map(|k| *k as u32).filter(|k| *k >= from).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut lo = from;
+    for k in keep {
+        if k > lo {
+            // SAFETY: integer arguments only.
+            unsafe { libc::syscall(libc::SYS_close_range, lo, k - 1, 0) };
+        }
+        lo = k + 1;
+    }
+    // SAFETY: integer arguments only.
+    unsafe { libc::syscall(libc::SYS_close_range, lo, u32::MAX, 0) };
+}
+
+#[cfg(test)]
+mod resolve_tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_resolve_inside_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        std::fs::create_dir_all(root.join("etc/real")).unwrap();
+        std::os::unix::fs::symlink("/../../../etc/real", root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../x/y", root.join("etc/rel")).unwrap();
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        let fd = open_dir(root).unwrap();
+        let r = |p: &str| resolve_in_root(&fd, &RelPath::new(p).unwrap()).map(|r| r.as_str().to_string());
+        assert_eq!(r("/abs/sub").unwrap(), "etc/real/sub");
+        assert_eq!(r("/etc/rel/z").unwrap(), "x/y/z");
+        assert_eq!(r("/missing/abs").unwrap(), "missing/abs");
+        assert_eq!(r("/loop").unwrap_err().raw_os_error(), Some(libc::ELOOP));
     }
 }

@@ -21,10 +21,10 @@ fn main() {
     };
     let code = match name.as_str() {
         "init" => rkt_stage1::init::main(&argv),
-        other => {
-            eprintln!("{other}: not implemented");
-            254
-        }
+        "enter" => rkt_stage1::enter::main(&argv),
+        "gc" => rkt_stage1::gc::main(&argv),
+        "stop" => rkt_stage1::stop::main(&argv),
+        other => unreachable!("{other} is not an entrypoint"),
     };
     std::process::exit(code);
 }

@@ -29,7 +29,13 @@ impl RelPath {
         for c in p.split('/') {
             match c {
                 "" | "." => {}
-                ".." => return Err(MountError::BadPath(p.to_string())),
+                // Within the root `..` is plain path arithmetic; above it the path would name
+                // something outside, which a mount target never may.
+                ".." => {
+                    if parts.pop().is_none() {
+                        return Err(MountError::BadPath(p.to_string()));
+                    }
+                }
                 c if c.contains('\0') => return Err(MountError::BadPath(p.to_string())),
                 c => parts.push(c),
             }
@@ -716,6 +722,8 @@ pub(crate) mod tests {
         assert!(RelPath::new("/").unwrap().is_root());
         assert!(RelPath::new("a/../../etc").is_err());
         assert!(RelPath::new("..").is_err());
+        assert_eq!(RelPath::new("/a/b/../c/./").unwrap().as_str(), "a/c");
+        assert!(RelPath::new("/a/../..").is_err());
         let p = RelPath::new("etc/hosts").unwrap();
         let (parent, name) = p.split_last().unwrap();
         assert_eq!((parent.as_str(), name), ("etc", "hosts"));

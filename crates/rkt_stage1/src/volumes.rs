@@ -25,6 +25,8 @@ pub struct ResolvedMount {
     pub read_only: bool,
     pub recursive: bool,
     pub backing: Backing,
+    /// An empty volume rkt made up for an image mount point no volume was given for.
+    pub implicit: bool,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -99,6 +101,7 @@ fn resolve_one(
         read_only: read_only(vol, app),
         recursive: vol.recursive.unwrap_or(true),
         backing,
+        implicit: false,
     })
 }
 
@@ -131,9 +134,11 @@ pub fn resolve(
         if out.iter().any(|r| r.target == target) {
             continue;
         }
+        let mut implicit = false;
         let vol = match pod.volumes.iter().find(|v| v.name == mp.name) {
             Some(v) => v.clone(),
             None => {
+                implicit = true;
                 warnings.push(format!(
                     "warning: no volume specified for mount point {:?}, implicitly creating an \"empty\" volume. This volume will be removed when the pod is garbage-collected.",
                     mp.name
@@ -150,9 +155,52 @@ pub fn resolve(
                 }
             }
         };
-        out.push(resolve_one(&vol, &mp.path, app, pod_dir)?);
+        let mut r = resolve_one(&vol, &mp.path, app, pod_dir)?;
+        r.implicit = implicit;
+        out.push(r);
     }
     Ok((out, warnings))
+}
+
+/// Images converted from Docker say so with this annotation; their implicit volumes start with the
+/// image's content at the mount point (Docker's volume semantics, rkt's tests/rkt_volume_test.go).
+pub const DOCKER_REPOSITORY: &str = "appc.io/docker/repository";
+
+pub fn is_docker_image(image_manifest: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(image_manifest)
+        .ok()
+        .and_then(|m| m.get("annotations")?.as_array().cloned())
+        .is_some_and(|a| a.iter().any(|x| x.get("name").and_then(|n| n.as_str()) == Some(DOCKER_REPOSITORY)))
+}
+
+/// Copies the tree at `src` into the existing directory `dst`: files, directories and symlinks
+/// (never followed) with their modes and owners. `src` is a path the caller resolved inside the app
+/// root (a /proc/self/fd link), so nothing below it can lead outside.
+pub fn copy_contents(src: &Path, dst: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(src)?;
+    std::os::unix::fs::chown(dst, Some(meta.uid()), Some(meta.gid()))?;
+    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    for e in std::fs::read_dir(src)? {
+        let e = e?;
+        let (from, to) = (e.path(), dst.join(e.file_name()));
+        let m = std::fs::symlink_metadata(&from)?;
+        let t = m.file_type();
+        if t.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if t.is_dir() {
+            std::fs::create_dir(&to)?;
+            copy_contents(&from, &to)?;
+            continue;
+        } else if t.is_file() {
+            std::fs::copy(&from, &to)?;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+        } else {
+            continue; // devices, fifos, sockets: not volume content
+        }
+        std::os::unix::fs::lchown(&to, Some(m.uid()), Some(m.gid()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -205,6 +253,7 @@ mod tests {
             ("logs", false, false)
         );
         assert_eq!(w.len(), 1);
+        assert!(m[2].implicit && !m[0].implicit && !m[3].implicit);
         assert!(w[0].starts_with("warning: no volume specified for mount point \"cache\""));
     }
 

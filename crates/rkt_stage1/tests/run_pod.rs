@@ -176,7 +176,12 @@ impl PodDir {
         // SAFETY: dup2 is async-signal-safe; the copy has no FD_CLOEXEC, like rkt's lock fd.
         unsafe {
             c.pre_exec(move || {
-                if libc::dup2(fd, LOCK_FD) < 0 {
+                // dup2 onto itself keeps FD_CLOEXEC: the test thread may have been given fd 9.
+                if fd == LOCK_FD {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(fd, LOCK_FD) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
@@ -579,13 +584,17 @@ fn bad_invocations() {
     let o = pod.run(&["--net=default"]);
     assert_eq!(o.status.code(), Some(254));
     assert!(stderr(&o).starts_with("stage1: "), "{}", stderr(&o));
+    let o = Command::new(&bins().stage1).arg0("gc").output().unwrap();
+    assert_eq!(o.status.code(), Some(254));
+    assert_eq!(stderr(&o), "gc: usage: gc [--debug] [--local-config=DIR] UUID\n");
     let o = Command::new(&bins().stage1)
-        .arg0("gc")
+        .arg0("stop")
         .arg(UUID)
+        .current_dir(pod._tmp.path())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(254));
-    assert_eq!(stderr(&o), "gc: not implemented\n");
+    assert!(stderr(&o).contains("is not running: no pid file"), "{}", stderr(&o));
 }
 
 #[test]
