@@ -187,6 +187,13 @@ describe('docker:// from a registry v2', () => {
     assert.match(r2.stdout, /hello from layer 2/);
   });
 
+  it('seeds an implicit volume with the image content at its path (Docker volume semantics)', async () => {
+    const r = await rkt(ctx, [INSECURE, 'run', `docker://${reg.addr}/e2e/bb:oci`, '--exec=/inspect', '--', '--read-file=/data/seed']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /from the image/);
+    assert.match(r.stderr, /implicitly creating an "empty" volume/);
+  });
+
   it('prepares with --exec=/bin/sh and runs the prepared pod', async () => {
     const p = await rkt(ctx, [INSECURE, 'prepare', `docker://${reg.addr}/e2e/bb:v2s2`, '--exec=/bin/sh', '--', '-c', 'echo shell says $FROM_IMAGE; test ! -e /etc/removed']);
     assert.equal(p.code, 0, p.stderr);
