@@ -5,9 +5,6 @@
  */
 import { ImageStore } from '../../src/store/image-store';
 import { fetchImage } from '../../src/fetch/fetch';
-import { newConfig } from '../../src/config/types';
-import { DEFAULT_CONFIG_DIRS } from '../../src/config/dirs';
-import { createLogger } from '../../src/util/log';
 
 async function main(): Promise<void> {
   const [dataDir, ref] = process.argv.slice(2);
@@ -19,13 +16,7 @@ async function main(): Promise<void> {
       pullPolicy: 'update',
       renderTree: false,
       log: () => undefined,
-      env: {
-        insecure: new Set(['image', 'http']),
-        config: newConfig(),
-        configDirs: { ...DEFAULT_CONFIG_DIRS },
-        trustKeysFromHttps: false,
-        logger: createLogger({ prefix: 'image' }),
-      },
+      env: { insecure: new Set(['image', 'http']) },
     });
   } finally {
     await store.close();
