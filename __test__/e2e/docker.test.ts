@@ -124,7 +124,7 @@ describe('docker:// from a registry v2', () => {
     assert.equal(a, b);
   });
 
-  it('picks linux/amd64 from an OCI index', async () => {
+  it('picks linux/amd64 from an OCI index and from a Docker manifest list', async () => {
     const amd64 = await manifestDigest(reg.addr, 'e2e/bb', 'oci');
     const other = await manifestDigest(reg.addr, 'e2e/bb', 'v2s2');
     const oci = 'application/vnd.oci.image.manifest.v1+json';
@@ -148,6 +148,24 @@ describe('docker:// from a registry v2', () => {
     const m = await manifestOf(key);
     assert.equal(ann(m, 'appc.io/docker/manifesthash'), amd64);
     assert.deepEqual(m.labels[0], { name: 'version', value: 'multi' });
+    // the same with a Docker manifest list of schema2 manifests
+    const list = 'application/vnd.docker.distribution.manifest.list.v2+json';
+    await putManifest(
+      reg.addr,
+      'e2e/bb',
+      'list',
+      {
+        schemaVersion: 2,
+        mediaType: list,
+        manifests: [
+          { mediaType: docker, digest: other, size: await size('v2s2'), platform: { os: 'linux', architecture: 'amd64' } },
+          { mediaType: oci, digest: amd64, size: await size('oci'), platform: { os: 'windows', architecture: 'amd64' } },
+        ],
+      },
+      list,
+    );
+    const fromList = await manifestOf((await rktOk(ctx, [INSECURE, 'fetch', `docker://${reg.addr}/e2e/bb:list`])).trim());
+    assert.equal(ann(fromList, 'appc.io/docker/manifesthash'), other);
   });
 
   it('pulls by digest', async () => {
@@ -167,6 +185,13 @@ describe('docker:// from a registry v2', () => {
     assert.match(r2.stdout, /FROM_IMAGE=yes/);
     assert.match(r2.stdout, /cwd=\/etc/);
     assert.match(r2.stdout, /hello from layer 2/);
+  });
+
+  it('seeds an implicit volume with the image content at its path (Docker volume semantics)', async () => {
+    const r = await rkt(ctx, [INSECURE, 'run', `docker://${reg.addr}/e2e/bb:oci`, '--exec=/inspect', '--', '--read-file=/data/seed']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /from the image/);
+    assert.match(r.stderr, /implicitly creating an "empty" volume/);
   });
 
   it('prepares with --exec=/bin/sh and runs the prepared pod', async () => {

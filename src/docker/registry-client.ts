@@ -271,7 +271,7 @@ export class RegistryClient {
       },
     });
     try {
-      await pipeline(res.body, check, fs.createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+      await pipeline(res.body, check, fs.createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
     } catch (e) {
       throw netError(`${what}: download failed`, e, this.https);
     }
