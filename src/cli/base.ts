@@ -15,6 +15,7 @@ import {
   type ConfigDirs,
 } from '../config/dirs';
 import type { RktConfig } from '../config/types';
+import type { FetchEnvironment } from '../fetch/session';
 import { AbsDir, GoBool, ParsedString } from './options';
 import { INSECURE_PERMISSIBLE, parseInsecureOptions, type InsecureFlag } from './insecure';
 
@@ -119,6 +120,24 @@ export abstract class BaseCommand extends Command {
       config: loadOnce,
     };
     return this.globalsCache;
+  }
+
+  /**
+   * What fetching images needs from the command line (src/fetch): insecure options, config,
+   * trust settings, the `image: ` logger and the terminal for prompts and progress.
+   */
+  fetchEnvironment(): FetchEnvironment {
+    const g = this.globals();
+    return {
+      insecure: g.insecure,
+      config: g.config(),
+      configDirs: g.configDirs,
+      trustKeysFromHttps: g.trustKeysFromHttps,
+      logger: g.log.withPrefix('image'),
+      stderr: this.context.stderr as NodeJS.WriteStream,
+      stdin: this.context.stdin,
+      stdout: this.context.stdout,
+    };
   }
 
   /** Fail with `cannot run as unprivileged user` unless running as root. */

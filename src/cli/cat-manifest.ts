@@ -1,9 +1,8 @@
 /** `rkt cat-manifest UUID` */
-import * as fs from 'node:fs';
 import { Option } from 'clipanion';
 import { BaseCommand } from './base';
+import { singlePodArgument } from './uuid-args';
 import { GoBool } from './options';
-import { RktError } from '../errors';
 
 export class CatManifestCommand extends BaseCommand {
   static paths = [['cat-manifest']];
@@ -17,8 +16,7 @@ export class CatManifestCommand extends BaseCommand {
   uuid = Option.String({ required: false });
 
   async execute(): Promise<number> {
-    if ((this.uuid === undefined) === (this.uuidFile === undefined)) throw new RktError('EUSAGE', 'provide exactly one of UUID or --uuid-file');
-    const arg = this.uuidFile !== undefined ? fs.readFileSync(this.uuidFile, 'utf8').trim() : (this.uuid as string);
+    const arg = singlePodArgument(this.uuid, this.uuidFile);
     const { PodDirs } = await import('../pod/pods');
     const { DataLayout } = await import('../store/layout');
     const { readPodManifest } = await import('../pod/info');

@@ -67,16 +67,7 @@ export class FetchCommand extends BaseCommand {
           signature: this.signature,
           renderTree: root,
           log: (l) => imageLog.debug(l),
-          env: {
-            insecure: g.insecure,
-            config: g.config(),
-            configDirs: g.configDirs,
-            trustKeysFromHttps: g.trustKeysFromHttps,
-            logger: imageLog,
-            stderr: this.context.stderr as NodeJS.WriteStream,
-            stdin: this.context.stdin,
-            stdout: this.context.stdout,
-          },
+          env: this.fetchEnvironment(),
         });
         this.out(shortKey(key, this.full ? 'full' : 'fetch'));
       }

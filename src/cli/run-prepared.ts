@@ -3,6 +3,7 @@ import { Option } from 'clipanion';
 import { BaseCommand } from './base';
 import { GoBool } from './options';
 import { RktError } from '../errors';
+import { runOptionsFrom } from './run-flags';
 
 export class RunPreparedCommand extends BaseCommand {
   static paths = [['run-prepared']];
@@ -28,25 +29,10 @@ export class RunPreparedCommand extends BaseCommand {
   async execute(): Promise<number> {
     this.requireRoot();
     const g = this.globals();
-    if (this.net !== 'host') throw new RktError('EUNSUPPORTED', `--net=${this.net}: only host networking is supported in this version`);
-    const { checkIpc, execStage1, writeNameResolution, resolvConf, hostsFile } = await import('../pod/run');
+    const runOpts = await runOptionsFrom(this, g);
+    const { execStage1, writeNameResolution } = await import('../pod/run');
     const { PodDirs, claimPrepared } = await import('../pod/pods');
     const { DataLayout } = await import('../store/layout');
-    checkIpc(this.ipc);
-    const runOpts = {
-      debug: g.debug,
-      interactive: this.interactive,
-      hostname: this.hostname,
-      ipc: this.ipc,
-      insecure: g.insecure as ReadonlySet<string>,
-      dns: this.dns,
-      dnsSearch: this.dnsSearch,
-      dnsOpt: this.dnsOpt,
-      dnsDomain: this.dnsDomain,
-      hostsEntries: this.hostsEntry,
-    };
-    resolvConf(runOpts);
-    hostsFile(runOpts.hostsEntries);
     const dirs = new PodDirs(new DataLayout(g.dataDir).podsDir);
     const uuid = dirs.resolveUuid(this.uuid);
     if (dirs.locate(uuid) !== 'prepared') throw new RktError('EUSAGE', `pod "${uuid}" is not prepared`);

@@ -4,6 +4,7 @@ import { PodCommand } from './pod-flags';
 import { GoBool } from './options';
 import { RktError } from '../errors';
 import { withImageStore } from './store-session';
+import { runOptionsFrom } from './run-flags';
 
 export class RunCommand extends PodCommand {
   static paths = [['run']];
@@ -37,27 +38,11 @@ export class RunCommand extends PodCommand {
   async execute(): Promise<number> {
     this.requireRoot();
     const g = this.globals();
-    if (this.net !== 'host') throw new RktError('EUNSUPPORTED', `--net=${this.net}: only host networking is supported in this version`);
-    const { checkIpc, execStage1, writeNameResolution } = await import('../pod/run');
-    checkIpc(this.ipc);
+    const runOpts = await runOptionsFrom(this, g); // flag errors before any pod exists
+    const { execStage1, writeNameResolution } = await import('../pod/run');
     const opts = await this.prepareOptions();
     opts.uuidFileSave = this.uuidFileSave;
     if (this.interactive && opts.apps.length > 1) throw new RktError('EUSAGE', 'interactive option only supports one image');
-    const runOpts = {
-      debug: g.debug,
-      interactive: this.interactive,
-      hostname: this.hostname,
-      ipc: this.ipc,
-      insecure: g.insecure as ReadonlySet<string>,
-      dns: this.dns,
-      dnsSearch: this.dnsSearch,
-      dnsOpt: this.dnsOpt,
-      dnsDomain: this.dnsDomain,
-      hostsEntries: this.hostsEntry,
-    };
-    const { resolvConf, hostsFile } = await import('../pod/run');
-    resolvConf(runOpts); // flag errors before any pod exists
-    hostsFile(runOpts.hostsEntries);
     const { preparePod } = await import('../pod/prepare');
     const pod = await withImageStore(g, async (store) => (await preparePod(store, opts)).pod);
     writeNameResolution(pod.path, runOpts);

@@ -1,7 +1,7 @@
 /** `rkt status [--wait[=…]] [--wait-ready[=…]] [--format=…] UUID | --uuid-file=FILE` */
-import * as fs from 'node:fs';
 import { Option } from 'clipanion';
 import { BaseCommand } from './base';
+import { singlePodArgument } from './uuid-args';
 import { RktError } from '../errors';
 
 /** rkt's wait flags: bare or true → forever; false or 0 → no wait; a Go duration → timeout. */
@@ -38,15 +38,7 @@ export class StatusCommand extends BaseCommand {
   uuid = Option.String({ required: false });
 
   async execute(): Promise<number> {
-    if ((this.uuid === undefined) === (this.uuidFile === undefined)) throw new RktError('EUSAGE', 'provide exactly one of UUID or --uuid-file');
-    let arg = this.uuid as string;
-    if (this.uuidFile !== undefined) {
-      try {
-        arg = fs.readFileSync(this.uuidFile, 'utf8').trim();
-      } catch (e) {
-        throw new RktError('EIO', `unable to read UUID from file: ${(e as Error).message}`, { exitCode: 1 });
-      }
-    }
+    const arg = singlePodArgument(this.uuid, this.uuidFile, 1);
     const wait = parseWait(this.wait);
     const waitReady = parseWait(this.waitReady);
     if (!['', 'json', 'json-pretty'].includes(this.format)) throw new RktError('EUSAGE', `invalid argument "${this.format}" for "--format" flag: must be json or json-pretty`);

@@ -1,7 +1,7 @@
 /** `rkt stop [--force] UUID... | --uuid-file=FILE` */
-import * as fs from 'node:fs';
 import { Option } from 'clipanion';
 import { BaseCommand } from './base';
+import { podArguments } from './uuid-args';
 import { GoBool } from './options';
 import { RktError } from '../errors';
 
@@ -27,15 +27,7 @@ export class StopCommand extends BaseCommand {
 
   async execute(): Promise<number> {
     this.requireRoot();
-    const args = [...this.uuids];
-    if (this.uuidFile !== undefined) {
-      try {
-        args.push(fs.readFileSync(this.uuidFile, 'utf8').trim());
-      } catch (e) {
-        throw new RktError('EIO', `unable to read UUID from file: ${(e as Error).message}`);
-      }
-    }
-    if (args.length === 0) throw new RktError('EUSAGE', 'at least one UUID must be given');
+    const args = podArguments(this.uuids, this.uuidFile, 1);
     const { PodDirs } = await import('../pod/pods');
     const { DataLayout } = await import('../store/layout');
     const { stopPod } = await import('../pod/stop');

@@ -97,36 +97,13 @@ export class ImageStore {
       fs.rmSync(imported.tmpPath, { force: true });
       throw e;
     }
-    const { key } = imported;
-    try {
-      await withKeyLock(this.layout.imageLocksDir, key, true, async () => {
-        native.commitBlob(imported.tmpPath, this.layout.blobPath(key));
-        writeFileDurable(this.layout.manifestPath(key), JSON.stringify(manifest), 0o660);
-        const now = new Date();
-        await this.db.transaction(async (tx) => {
-          const prev = await tx.getAciInfo(key);
-          await tx.upsertAciInfo({
-            blobKey: key,
-            name: manifest.name,
-            importTime: now,
-            lastUsed: now,
-            latest: opts.latest ?? false,
-            size: imported.size,
-            treeStoreSize: prev?.treeStoreSize ?? 0,
-          });
-        });
-      });
-    } finally {
-      fs.rmSync(imported.tmpPath, { force: true });
-    }
-    return { key, manifest, size: imported.size };
+    return this.importBuilt(imported, manifest, opts);
   }
 
   /**
-   * Stores an ACI that was built here rather than read from a file (converted Docker/OCI images):
-   * the temp blob (already hashed, fsynced, under casTmpDir) and its validated manifest are
-   * committed with the same steps and lock as importFile's second half. The temp file is gone
-   * afterwards either way.
+   * Commits a hashed temp blob (under casTmpDir, fsynced) and its validated manifest: blob rename,
+   * manifest file and index row under the image's key lock. importFile ends here, and so do images
+   * built here (converted Docker/OCI images). The temp file is gone afterwards either way.
    */
   async importBuilt(built: { tmpPath: string; key: string; size: number }, manifest: ImageManifest, opts: ImportOptions = {}): Promise<ImportedImage> {
     const { key } = built;

@@ -368,6 +368,24 @@ fn write_cg(f: &Path, c: &str) -> io::Result<()> {
     std::fs::write(f, c).map_err(|e| io::Error::new(e.kind(), format!("failed to write {c:?} to {}: {e}", f.display())))
 }
 
+/// Whether a `cgroup.procs` file belongs to the unified (v2) hierarchy.
+pub fn is_unified(procs: &Path) -> bool {
+    const CGROUP2_SUPER_MAGIC: libc::c_long = 0x6367_7270;
+    let Some(dir) = procs.parent() else { return false };
+    let Ok(c) = crate::linux::cstr(dir) else { return false };
+    // SAFETY: statfs with a valid C string and an out pointer to a zeroed struct.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    unsafe { libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as libc::c_long == CGROUP2_SUPER_MAGIC }
+}
+
+/// The directory of a `cgroup.procs` file, opened for clone3's CLONE_INTO_CGROUP (O_CLOEXEC).
+pub fn open_dir(procs: &Path) -> io::Result<OwnedFd> {
+    let dir = procs.parent().unwrap_or(Path::new("/"));
+    std::fs::File::open(dir)
+        .map(OwnedFd::from)
+        .map_err(|e| io::Error::new(e.kind(), format!("failed to open {}: {e}", dir.display())))
+}
+
 /// Opens the app's cgroup.procs files (O_CLOEXEC): the app process writes "0" to each before exec.
 pub fn open_procs(files: &[PathBuf]) -> io::Result<Vec<OwnedFd>> {
     files

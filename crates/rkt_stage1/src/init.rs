@@ -276,9 +276,17 @@ fn setup_cgroups(
     cgroups::apply(pod, &plan).map_err(io_err("failed to set up the pod's cgroups"))?;
     let mut all = Vec::new();
     for (spec, files) in specs.iter_mut().zip(&plan.procs) {
-        let fds = cgroups::open_procs(files).map_err(io_err("failed to set up the pod's cgroups"))?;
+        let (v1, unified): (Vec<PathBuf>, Vec<PathBuf>) = files.iter().cloned().partition(|f| !cgroups::is_unified(f));
+        let fds = cgroups::open_procs(&v1).map_err(io_err("failed to set up the pod's cgroups"))?;
         spec.cgroup_procs = fds.iter().map(|f| f.as_raw_fd()).collect();
         all.extend(fds);
+        if let Some(procs) = unified.first() {
+            let dir = cgroups::open_dir(procs).map_err(io_err("failed to set up the pod's cgroups"))?;
+            let mut p = cgroups::open_procs(std::slice::from_ref(procs)).map_err(io_err("failed to set up the pod's cgroups"))?;
+            let p = p.pop().expect("one file opened");
+            spec.cgroup_unified = Some((dir.as_raw_fd(), p.as_raw_fd()));
+            all.extend([dir, p]);
+        }
     }
     Ok(all)
 }
@@ -462,7 +470,10 @@ fn pid1(
     pivot_into(&s1c).map_err(io_err(format!("failed to pivot into {}", s1.display())))?;
     // The lock fd and anything else inherited point into the host; PID 1 needs none of them, and
     // non-dumpable keeps apps from reaching PID 1's descriptors through /proc/1/fd.
-    let mut keep: Vec<RawFd> = specs.iter().flat_map(|s| s.cgroup_procs.iter().copied()).collect();
+    let mut keep: Vec<RawFd> = specs
+        .iter()
+        .flat_map(|s| s.cgroup_procs.iter().copied().chain(s.cgroup_unified.into_iter().flat_map(|(d, p)| [d, p])))
+        .collect();
     if let Some((up, down)) = sync {
         keep.extend([up.as_raw_fd(), down.as_raw_fd()]);
     }

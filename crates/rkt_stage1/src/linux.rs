@@ -377,6 +377,54 @@ impl crate::user::RootfsDb for RootfsFiles<'_> {
     }
 }
 
+/// fork(2), straight into the cgroup v2 directory `cgroup` when given (clone3 with
+/// CLONE_INTO_CGROUP). Returns the pid (0 in the child) and whether the child is in that cgroup;
+/// where the kernel refuses (no clone3, or no permission from a user namespace) it is a plain fork.
+pub fn fork_into_cgroup(cgroup: Option<RawFd>) -> io::Result<(libc::pid_t, bool)> {
+    if let Some(dir) = cgroup {
+        #[repr(C)]
+        #[derive(Default)]
+        struct CloneArgs {
+            flags: u64,
+            pidfd: u64,
+            child_tid: u64,
+            parent_tid: u64,
+            exit_signal: u64,
+            stack: u64,
+            stack_size: u64,
+            tls: u64,
+            set_tid: u64,
+            set_tid_size: u64,
+            cgroup: u64,
+        }
+        const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+        let args = CloneArgs {
+            flags: CLONE_INTO_CGROUP,
+            exit_signal: libc::SIGCHLD as u64,
+            cgroup: dir as u64,
+            ..CloneArgs::default()
+        };
+        // SAFETY: with no stack and no CLONE_VM this is fork(2): the child runs on a copy of this
+        // single-threaded process, and only calls async-signal-safe functions before exec.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_clone3,
+                &args as *const CloneArgs,
+                std::mem::size_of::<CloneArgs>(),
+            )
+        };
+        if r >= 0 {
+            return Ok((r as libc::pid_t, true));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::ENOSYS) | Some(libc::EINVAL) | Some(libc::E2BIG) | Some(libc::EPERM) | Some(libc::EACCES) => {}
+            _ => return Err(e),
+        }
+    }
+    fork().map(|pid| (pid, false))
+}
+
 pub fn fork() -> io::Result<libc::pid_t> {
     // SAFETY: stage1 is single-threaded, so the child may do anything the parent could.
     check(unsafe { libc::fork() })
