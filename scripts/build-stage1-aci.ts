@@ -4,12 +4,18 @@
  * usage: node build-stage1-aci.js STAGE1_BINARY OUT.aci
  */
 import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import { writeAci, aciEntries } from './fixtures/aci';
 
 async function main(): Promise<void> {
   const [bin, out] = process.argv.slice(2);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const version: string = require('../../package.json').version;
+  const pkgVersion: string = require('../../package.json').version;
+  // The store keeps a stage1 by name and version and prefers that copy: a rebuilt binary must get a
+  // new version, or every existing data dir would go on running the old one.
+  const build = createHash('sha256').update(fs.readFileSync(bin)).digest('hex').slice(0, 12);
+  const version = `${pkgVersion}+${build}`;
+  fs.writeFileSync(out.replace(/\.aci$/, '.version'), version + '\n');
   const manifest = {
     acKind: 'ImageManifest',
     acVersion: '0.8.11',

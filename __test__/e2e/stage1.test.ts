@@ -11,7 +11,7 @@ import { REPO, RktContext } from './harness';
 
 const SHIPPED = path.join(REPO, 'native', 'stage1-native.aci');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const VERSION: string = require(path.join(REPO, 'package.json')).version;
+const VERSION: string = fs.readFileSync(path.join(REPO, 'native', 'stage1-native.version'), 'utf8').trim();
 const NAME = 'coreos.com/rkt/stage1-native';
 
 describe('stage1 selection', () => {
@@ -32,7 +32,8 @@ describe('stage1 selection', () => {
     assert.match(first.stderr, new RegExp(`^image: using image from file ${SHIPPED.replace(/[.]/g, '\\.')}$`, 'm'));
     const second = run([]);
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stderr, new RegExp(`^image: using image from local store for image name ${NAME}:${VERSION.replace(/[.]/g, '\\.')}$`, 'm'));
+    assert.match(VERSION, new RegExp(`^${require(path.join(REPO, 'package.json')).version.replace(/[.]/g, '\\.')}\\+[0-9a-f]{12}$`), 'the package version plus a build hash');
+    assert.match(second.stderr, new RegExp(`^image: using image from local store for image name ${NAME}:${VERSION.replace(/[.+]/g, '\\$&')}$`, 'm'));
     assert.match(second.stdout, /ran/);
   });
 

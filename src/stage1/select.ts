@@ -11,9 +11,16 @@ import type { ImageStore } from '../store/image-store';
 import type { RktConfig } from '../config/types';
 
 export const STAGE1_NAME = 'coreos.com/rkt/stage1-native';
-/** The default stage1 is versioned with the package. */
+/**
+ * The default stage1's version: the package version plus a hash of the stage1 binary, written by
+ * the build next to the image (native/stage1-native.version); the package version without it.
+ */
 export function stage1Version(): string {
-  return packageVersion();
+  try {
+    return fs.readFileSync(path.join(shippedStage1Dir(), 'stage1-native.version'), 'utf8').trim() || packageVersion();
+  } catch {
+    return packageVersion();
+  }
 }
 
 export function shippedStage1Dir(): string {
