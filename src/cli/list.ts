@@ -32,7 +32,7 @@ export class ListCommand extends BaseCommand {
     const pods = dirs
       .list(['prepare', 'prepared', 'run', 'exited-garbage'])
       .sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0))
-      .map((p) => podInfo(dirs, p.uuid, p.dir))
+      .map((p) => podInfo(dirs, p.uuid, p.dir, { statuses: this.format !== '' }))
       .filter((i) => i.dir !== undefined);
     if (this.format) {
       const { goJson } = await import('../util/go');

@@ -91,8 +91,13 @@ function imageDisplayName(podPath: string, app: string, image: { name?: string; 
   }
 }
 
-/** `known`: the state dir the caller just listed the pod in, saving the lookup through all six. */
-export function podInfo(dirs: PodDirs, uuid: string, known?: PodStateDir): PodInfo {
+/**
+ * `known`: the state dir the caller just listed the pod in, saving the lookup through all six.
+ * `statuses: false` skips the pid and the apps' exit codes (the table of `rkt list` shows neither),
+ * which are most of the reads for a pod that ran.
+ */
+export function podInfo(dirs: PodDirs, uuid: string, known?: PodStateDir, opts: { statuses?: boolean } = {}): PodInfo {
+  const statuses = opts.statuses ?? true;
   const { dir, state } = known ? dirs.stateIn(known, uuid) : dirs.state(uuid);
   const p = dir ? dirs.podPath(dir, uuid) : '';
   const info: PodInfo = { uuid, dir, state, path: p, apps: [] };
@@ -107,9 +112,9 @@ export function podInfo(dirs: PodDirs, uuid: string, known?: PodStateDir): PodIn
   const ran = dir === 'run' || dir === 'exited-garbage' || dir === 'garbage';
   if (ran) {
     info.started = mtime(path.join(p, 'pid')) ?? mtime(path.join(p, 'ppid'));
-    info.pid = readInt(path.join(p, 'pid')) ?? readInt(path.join(p, 'ppid'));
+    if (statuses) info.pid = readInt(path.join(p, 'pid')) ?? readInt(path.join(p, 'ppid'));
   }
-  const sdirs = ran ? statusDirs(p) : [];
+  const sdirs = ran && statuses ? statusDirs(p) : [];
   for (const a of info.manifest?.apps ?? []) {
     let code: number | undefined;
     for (const d of sdirs) {
