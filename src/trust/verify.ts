@@ -44,6 +44,25 @@ export function signerFromKeyring(sig: Signature, ring: Keyring): PublicKey | un
 }
 
 /**
+ * The outcome of openpgp's verification: the first signature that verifies names the signer;
+ * otherwise rkt's words for the last failure (a wrong digest means the bytes were changed).
+ */
+async function settle(signatures: { verified: Promise<unknown> }[], signer: PublicKey): Promise<VerifiedSigner> {
+  let lastError: unknown;
+  for (const s of signatures) {
+    try {
+      await s.verified;
+      return { key: signer, fingerprint: signer.getFingerprint(), identities: signer.getUserIDs() };
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  const msg = (lastError as Error | undefined)?.message ?? '';
+  if (/digest did not match/i.test(msg)) throw new RktError('ESIGNATURE', SIG_BAD_DIGEST, { cause: lastError });
+  throw new RktError('ESIGNATURE', `openpgp: invalid signature: ${msg}`, { cause: lastError });
+}
+
+/**
  * Verifies `file` against the detached signature with the keys of the ring. Throws ESIGNATURE with
  * rkt's texts: unknown entity when no trusted key made it, bad digest when the bytes differ.
  */
@@ -60,18 +79,7 @@ export async function checkSignature(ring: Keyring, file: string, sigData: Buffe
     const { done } = await reader.read();
     if (done) break;
   }
-  let lastError: unknown;
-  for (const s of result.signatures) {
-    try {
-      await s.verified;
-      return { key: signer, fingerprint: signer.getFingerprint(), identities: signer.getUserIDs() };
-    } catch (e) {
-      lastError = e;
-    }
-  }
-  const msg = (lastError as Error | undefined)?.message ?? '';
-  if (/digest did not match/i.test(msg)) throw new RktError('ESIGNATURE', SIG_BAD_DIGEST, { cause: lastError });
-  throw new RktError('ESIGNATURE', `openpgp: invalid signature: ${msg}`, { cause: lastError });
+  return settle(result.signatures, signer);
 }
 
 /** A signature check fed the image bytes as they arrive (see startStreamingCheck). */
@@ -112,18 +120,7 @@ export async function startStreamingCheck(ring: Keyring, sigData: Buffer): Promi
     const result = await openpgp.verify({ message, signature: sig, verificationKeys: [signer], format: 'binary' });
     const reader = (result.data as unknown as ReadableStream<Uint8Array>).getReader();
     for (;;) if ((await reader.read()).done) break;
-    let lastError: unknown;
-    for (const s of result.signatures) {
-      try {
-        await s.verified;
-        return { key: signer, fingerprint: signer.getFingerprint(), identities: signer.getUserIDs() };
-      } catch (e) {
-        lastError = e;
-      }
-    }
-    const msg = (lastError as Error | undefined)?.message ?? '';
-    if (/digest did not match/i.test(msg)) throw new RktError('ESIGNATURE', SIG_BAD_DIGEST, { cause: lastError });
-    throw new RktError('ESIGNATURE', `openpgp: invalid signature: ${msg}`, { cause: lastError });
+    return settle(result.signatures, signer);
   })();
   // settles when the check is over, so that a writer waiting for room never waits for a dead reader
   const settled = verdict.then(
