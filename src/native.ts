@@ -19,10 +19,14 @@ export interface RenderImageInput {
   key: string;
   level: number;
   pathWhitelist: string[];
+  /** this process imported (and so hashed) the blob: the render need not check it against `key` */
+  verified?: boolean;
 }
 export interface RenderStats {
   files: number;
   bytes: number;
+  /** the tree hash of what was rendered, as treeHash() of the tree would give it */
+  hash: string;
 }
 
 export interface LayerInput {

@@ -31,6 +31,9 @@ export interface ImportedImage {
 }
 
 export class ImageStore {
+  /** Blobs this process hashed itself while storing them (see hashedHere). */
+  private readonly hashed = new Set<string>();
+
   private constructor(
     readonly layout: DataLayout,
     readonly db: StoreDb,
@@ -67,6 +70,14 @@ export class ImageStore {
 
   blobPath(key: string): string {
     return this.layout.blobPath(key);
+  }
+
+  /**
+   * Whether this process wrote the blob of `key` from bytes it hashed to that key, so a render
+   * right after the import need not hash the blob again.
+   */
+  hashedHere(key: string): boolean {
+    return this.hashed.has(key);
   }
 
   /**
@@ -110,6 +121,7 @@ export class ImageStore {
     try {
       await withKeyLock(this.layout.imageLocksDir, key, true, async () => {
         native.commitBlob(built.tmpPath, this.layout.blobPath(key));
+        this.hashed.add(key);
         writeFileDurable(this.layout.manifestPath(key), JSON.stringify(manifest), 0o660);
         const now = new Date();
         await this.db.transaction(async (tx) => {

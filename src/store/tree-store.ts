@@ -95,11 +95,12 @@ export class TreeStore {
             key: d.key,
             level: d.level,
             pathWhitelist: d.manifest.pathWhitelist ?? [],
+            verified: this.store.hashedHere(d.key),
           })),
           dir,
         );
-        const hash = await native.treeHash(dir);
-        fs.writeFileSync(path.join(dir, 'hash'), hash);
+        // The render computes the tree hash as it writes (the same one check() gets by walking).
+        fs.writeFileSync(path.join(dir, 'hash'), stats.hash);
         await native.syncfs(dir);
         fs.writeFileSync(path.join(dir, MARKER), '');
         fs.writeFileSync(path.join(dir, 'image'), key);

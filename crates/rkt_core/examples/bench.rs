@@ -31,6 +31,7 @@ fn main() {
                 key,
                 level: 0,
                 path_whitelist: vec![],
+                verified: false,
             };
             let t = Instant::now();
             let s = rkt_core::render_tree(&[img], Path::new(&args[3])).unwrap();

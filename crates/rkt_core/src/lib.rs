@@ -16,6 +16,7 @@ pub mod sync;
 pub mod treehash;
 
 mod digest;
+mod hashwork;
 mod pathutil;
 mod safe_fs;
 mod tar_stream;
@@ -27,5 +28,5 @@ pub use copytree::copy_tree;
 pub use detect::{detect, FileType};
 pub use layer_squash::{squash_layers, LayerInput, SquashedAci};
 pub use error::CoreError;
-pub use render::{extract_aci, render_tree, RenderImage, RenderStats};
+pub use render::{extract_aci, render_tree, render_tree_hashed, RenderImage, RenderStats};
 pub use treehash::tree_hash;

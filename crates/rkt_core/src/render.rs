@@ -5,23 +5,25 @@
 //! second. The selection of an entry depends only on what earlier images and
 //! earlier entries provided, so deciding and extracting in the same pass, in
 //! the same order (top image first), gives the same tree from one read of each
-//! blob. The blob's hash is checked on a second thread as the bytes go by.
+//! blob. A second thread checks the blob's hash as the bytes go by and
+//! computes the content digests of the tree hash, so that the hash comes out
+//! of the render itself (see treehash.rs) instead of a second walk.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
-use std::sync::Arc;
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread;
 
 use crate::aci_scan::check_entry_names;
 use crate::cas::KEY_HEX_LEN;
-use crate::digest::Sha512;
 use crate::error::{CoreError, Result};
+use crate::hashwork::{self, Seg, Work};
 use crate::pathutil::{clean, parent, q};
 use crate::safe_fs::SafeWriter;
 use crate::tar_stream::{Entry, Kind, Sink, TarParser};
+use crate::treehash::{tree_hash, NONE};
 
 const CHUNK: usize = 1 << 20;
 const QUEUE: usize = 4;
@@ -35,6 +37,9 @@ pub struct RenderImage {
     pub level: u32,
     /// The image manifest's pathWhitelist (absolute paths inside rootfs).
     pub path_whitelist: Vec<String>,
+    /// The caller hashed this blob itself and knows it matches `key` (it was
+    /// imported by this process just now): skip re-hashing it.
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,37 +54,144 @@ pub struct RenderStats {
 /// `dest`: the top image's `manifest` and the merged `rootfs/`. On error the
 /// destination is left partial; the caller removes it.
 pub fn render_tree(images: &[RenderImage], dest: &Path) -> Result<RenderStats> {
+    render_tree_hashed(images, dest).map(|(s, _)| s)
+}
+
+/// `render_tree`, also returning the tree hash of what it rendered (equal to
+/// `tree_hash(dest)` of the result, computed without reading it back).
+pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(RenderStats, String)> {
     if images.is_empty() {
         return Err(CoreError::format("image list empty"));
     }
+    let wants: Vec<Option<String>> = images
+        .iter()
+        .map(|i| if i.verified { Ok(None) } else { key_hex(&i.key).map(Some) })
+        .collect::<Result<_>>()?;
     fs::create_dir_all(dest).map_err(|e| CoreError::io(format!("create {}", dest.display()), e))?;
     let mut w = SafeWriter::open(dest)?;
+    w.record();
     // One image without a whitelist: nothing can be shadowed, skip the bookkeeping.
     let track = images.len() > 1 || images.iter().any(|i| !i.path_whitelist.is_empty());
     let mut provided: HashMap<Vec<u8>, bool> = HashMap::new();
     let mut stats = RenderStats::default();
-    for (i, img) in images.iter().enumerate() {
-        let select = Select::Render {
-            first: i == 0,
-            own_pwl: pwl_set(&img.path_whitelist),
-            upper_pwl: upper_pwl(images, i),
-            track,
+    thread::scope(|s| {
+        let (tx, rx) = sync_channel::<Work>(QUEUE);
+        let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(QUEUE + 4);
+        let hasher = s.spawn(move || hashwork::run(rx, Some(pool_tx)));
+        let mut result = Ok(());
+        let mut read_err = None;
+        let mut checked = 0;
+        for (i, img) in images.iter().enumerate() {
+            let select = Select::Render {
+                first: i == 0,
+                own_pwl: pwl_set(&img.path_whitelist),
+                upper_pwl: upper_pwl(images, i),
+                track,
+            };
+            let mut sink = ExtractSink::new(&mut w, select, &mut provided, &mut stats);
+            let mut parser = TarParser::new();
+            let r = feed_blob(&img.blob_path, !img.verified, &tx, &pool_rx, |chunk, segs| match chunk {
+                Some(c) => {
+                    sink.begin_chunk(c);
+                    let r = parser.push(c, &mut sink);
+                    segs.append(&mut sink.segs);
+                    r
+                }
+                None => parser.finish(),
+            });
+            if !img.verified {
+                checked += 1;
+            }
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    result = Err(e);
+                    break;
+                }
+                Err(e) => {
+                    read_err = Some(CoreError::io(format!("read {}", img.blob_path.display()), e));
+                    break;
+                }
+            }
+        }
+        if result.is_ok() && read_err.is_none() {
+            result = w.finish_entry();
+        }
+        drop(tx);
+        let out = hasher
+            .join()
+            .map_err(|_| CoreError::Io("hash thread panicked".into()))?;
+        if let Some(e) = read_err {
+            return Err(e);
+        }
+        // A tampered blob explains whatever else went wrong: it wins.
+        let unverified = images.iter().zip(&wants).filter_map(|(i, w)| w.as_ref().map(|w| (i, w)));
+        for ((img, want), got) in unverified.zip(&out.blobs).take(checked) {
+            if !got.starts_with(want.as_str()) {
+                return Err(CoreError::HashMismatch(format!(
+                    "{}: image hash does not match expected (sha512-{} != {})",
+                    img.blob_path.display(),
+                    &got[..KEY_HEX_LEN],
+                    img.key
+                )));
+            }
+        }
+        result?;
+        let hash = match w.records().and_then(|r| r.finish(&out.contents)) {
+            Some(h) => h,
+            None => {
+                w.finish()?;
+                return Ok((stats, tree_hash(dest)?));
+            }
         };
-        let mut sink = ExtractSink {
-            w: &mut w,
-            select,
-            provided: &mut provided,
-            stats: &mut stats,
-            writing: false,
-        };
-        let mut parser = TarParser::new();
-        stream_blob(&img.blob_path, Some(&img.key), |chunk| match chunk {
-            Some(c) => parser.push(c, &mut sink),
-            None => parser.finish(),
-        })?;
+        w.finish()?;
+        Ok((stats, hash))
+    })
+}
+
+/// Reads a blob chunk by chunk into pooled buffers, calls `f` on each (then
+/// with None at the end) and passes the chunk on to the hash thread with the
+/// file-data segments `f` found, and to the blob hash when `blob`. Once `f`
+/// fails the rest is still read and hashed, so a tampered blob is told apart
+/// from a bad one. Outer error: reading failed; inner: what `f` said.
+fn feed_blob(
+    path: &Path,
+    blob: bool,
+    tx: &SyncSender<Work>,
+    pool: &std::sync::mpsc::Receiver<Vec<u8>>,
+    mut f: impl FnMut(Option<&[u8]>, &mut Vec<Seg>) -> Result<()>,
+) -> io::Result<Result<()>> {
+    let mut file = File::open(path)?;
+    let mut result = Ok(());
+    loop {
+        let mut buf = pool.try_recv().unwrap_or_default();
+        buf.resize(CHUNK, 0);
+        let n = read_full(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        buf.truncate(n);
+        let mut segs = Vec::new();
+        if result.is_ok() {
+            result = f(Some(&buf), &mut segs);
+        }
+        if result.is_err() {
+            segs.clear();
+            if !blob {
+                return Ok(result);
+            }
+        }
+        if tx.send(Work::Chunk { buf, segs, blob }).is_err() {
+            break;
+        }
     }
-    w.finish()?;
-    Ok(stats)
+    if result.is_ok() {
+        result = f(None, &mut Vec::new());
+    }
+    if blob {
+        let _ = tx.send(Work::EndBlob);
+    }
+    Ok(result)
 }
 
 /// Untars one ACI into `dest` (`manifest` and `rootfs/`), or with
@@ -89,18 +201,19 @@ pub fn extract_aci(blob_path: &Path, dest: &Path, rootfs_only: bool) -> Result<(
     let mut w = SafeWriter::open(dest)?;
     let mut provided = HashMap::new();
     let mut stats = RenderStats::default();
-    let mut sink = ExtractSink {
-        w: &mut w,
-        select: Select::Extract { rootfs_only },
-        provided: &mut provided,
-        stats: &mut stats,
-        writing: false,
-    };
+    let mut sink = ExtractSink::new(&mut w, Select::Extract { rootfs_only }, &mut provided, &mut stats);
     let mut parser = TarParser::new();
-    stream_blob(blob_path, None, |chunk| match chunk {
-        Some(c) => parser.push(c, &mut sink),
-        None => parser.finish(),
-    })?;
+    let ctx = || format!("read {}", blob_path.display());
+    let mut file = File::open(blob_path).map_err(|e| CoreError::io(ctx(), e))?;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = read_full(&mut file, &mut buf).map_err(|e| CoreError::io(ctx(), e))?;
+        if n == 0 {
+            break;
+        }
+        parser.push(&buf[..n], &mut sink)?;
+    }
+    parser.finish()?;
     w.finish()
 }
 
@@ -158,6 +271,27 @@ struct ExtractSink<'a> {
     provided: &'a mut HashMap<Vec<u8>, bool>,
     stats: &'a mut RenderStats,
     writing: bool,
+    /// Where the chunk being parsed starts, to locate file data in it.
+    base: usize,
+    base_len: usize,
+    /// File data found in the current chunk, for the hash thread.
+    segs: Vec<Seg>,
+}
+
+impl<'a> ExtractSink<'a> {
+    fn new(
+        w: &'a mut SafeWriter,
+        select: Select,
+        provided: &'a mut HashMap<Vec<u8>, bool>,
+        stats: &'a mut RenderStats,
+    ) -> Self {
+        ExtractSink { w, select, provided, stats, writing: false, base: 0, base_len: 0, segs: Vec::new() }
+    }
+
+    fn begin_chunk(&mut self, c: &[u8]) {
+        self.base = c.as_ptr() as usize;
+        self.base_len = c.len();
+    }
 }
 
 impl ExtractSink<'_> {
@@ -255,6 +389,15 @@ impl Sink for ExtractSink<'_> {
 
     fn data(&mut self, chunk: &[u8]) -> Result<()> {
         self.stats.bytes += chunk.len() as u64;
+        let slot = self.w.current_slot();
+        if slot != NONE {
+            // The parser hands out pieces of the chunk it was given.
+            let start = (chunk.as_ptr() as usize).wrapping_sub(self.base);
+            if start > self.base_len || self.base_len - start < chunk.len() {
+                return Err(CoreError::Io("file data outside the chunk being parsed".into()));
+            }
+            self.segs.push(Seg { slot, start: start as u32, end: (start + chunk.len()) as u32 });
+        }
         self.w.write(chunk)
     }
 
@@ -264,91 +407,6 @@ impl Sink for ExtractSink<'_> {
         }
         Ok(())
     }
-}
-
-/// Feeds a blob to `f` chunk by chunk (then `None` at the end). With a key,
-/// a second thread hashes the same chunks; a mismatch wins over any error `f`
-/// reported, because a tampered blob explains whatever went wrong.
-fn stream_blob(
-    path: &Path,
-    key: Option<&str>,
-    mut f: impl FnMut(Option<&[u8]>) -> Result<()>,
-) -> Result<()> {
-    let ctx = || format!("read {}", path.display());
-    let mut file = File::open(path).map_err(|e| CoreError::io(ctx(), e))?;
-    let Some(key) = key else {
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = read_full(&mut file, &mut buf).map_err(|e| CoreError::io(ctx(), e))?;
-            if n == 0 {
-                return f(None);
-            }
-            f(Some(&buf[..n]))?;
-        }
-    };
-    let want = key_hex(key)?;
-
-    thread::scope(|s| {
-        let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
-        let hasher = s.spawn(move || {
-            let mut h = Sha512::new();
-            for c in rx {
-                h.update(&c[..]);
-            }
-            h.finish_hex()
-        });
-        let mut result = Ok(());
-        let mut read_err = None;
-        // Buffers come back once the hasher has dropped its reference.
-        let mut inflight: VecDeque<Arc<Vec<u8>>> = VecDeque::new();
-        loop {
-            let mut buf = match inflight.front().map(Arc::strong_count) {
-                Some(1) => Arc::try_unwrap(inflight.pop_front().unwrap()).unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            if inflight.len() > QUEUE + 2 {
-                inflight.pop_front();
-            }
-            buf.resize(CHUNK, 0);
-            let n = match read_full(&mut file, &mut buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    read_err = Some(e);
-                    break;
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            buf.truncate(n);
-            let chunk = Arc::new(buf);
-            if tx.send(chunk.clone()).is_err() {
-                break;
-            }
-            if result.is_ok() {
-                result = f(Some(&chunk[..]));
-            }
-            inflight.push_back(chunk);
-        }
-        if result.is_ok() && read_err.is_none() {
-            result = f(None);
-        }
-        drop(tx);
-        let got = hasher
-            .join()
-            .map_err(|_| CoreError::Io("hash thread panicked".into()))?;
-        if let Some(e) = read_err {
-            return Err(CoreError::io(ctx(), e));
-        }
-        if !got.starts_with(&want) {
-            return Err(CoreError::HashMismatch(format!(
-                "{}: image hash does not match expected (sha512-{} != {key})",
-                path.display(),
-                &got[..KEY_HEX_LEN]
-            )));
-        }
-        result
-    })
 }
 
 /// The hex part of a store key; at least the 64 digits rkt keeps.

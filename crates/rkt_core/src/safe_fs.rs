@@ -21,6 +21,9 @@ use rustix::process::{Gid, Uid};
 use crate::error::{CoreError, Result};
 use crate::pathutil::q;
 use crate::tar_stream::{Entry, Kind};
+use crate::treehash::{keep_xattr, Record, TreeRecords, NONE};
+
+type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
 
 const DIR_OPEN: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
@@ -74,6 +77,9 @@ struct OpenFile {
     owned: bool,
     /// Created with its final mode already (no chmod needed).
     mode_set: bool,
+    /// Content slot in the tree records, when recording.
+    slot: u32,
+    written: u64,
 }
 
 /// An open directory of the current parent path.
@@ -99,6 +105,8 @@ pub(crate) struct SafeWriter {
     /// The process umask, read once: a file whose mode the umask cannot change
     /// is created with that mode, saving a chmod per file.
     umask: u32,
+    /// What the tree hash needs to know of every entry created (render only).
+    records: Option<TreeRecords>,
 }
 
 /// The umask without changing it (umask(2) can only be read by setting it,
@@ -170,7 +178,50 @@ impl SafeWriter {
             euid: rustix::process::geteuid().as_raw(),
             egid: rustix::process::getegid().as_raw(),
             umask: current_umask(),
+            records: None,
         })
+    }
+
+    /// Keep a tree-hash record of everything created from now on.
+    pub(crate) fn record(&mut self) {
+        self.records = Some(TreeRecords::default());
+    }
+
+    pub(crate) fn records(&self) -> Option<&TreeRecords> {
+        self.records.as_ref()
+    }
+
+    /// Content slot of the file being written (NONE when not recording).
+    pub(crate) fn current_slot(&self) -> u32 {
+        self.cur.as_ref().map_or(NONE, |f| f.slot)
+    }
+
+    /// The owner and mode an entry ended up with. As root every call either
+    /// succeeded or failed the render, so they are what the entry asked for
+    /// (an ACL xattr can still rewrite the mode, hence the fstat then);
+    /// otherwise chown may have been refused and the kernel may have dropped
+    /// setgid, so ask.
+    fn actual(&self, fd: BorrowedFd, m: &Meta) -> Result<(u32, u32, u32)> {
+        if self.is_root && m.xattrs.is_empty() {
+            return Ok((m.mode, m.uid, m.gid));
+        }
+        let st = rfs::fstat(fd).map_err(|e| CoreError::errno("fstat", e))?;
+        Ok((st.st_mode & 0o7777, st.st_uid, st.st_gid))
+    }
+
+    fn rec(&self, kind: Kind, (mode, uid, gid): (u32, u32, u32), xattrs: Xattrs) -> Record {
+        Record {
+            kind,
+            mode,
+            uid,
+            gid,
+            size: 0,
+            link: Vec::new(),
+            rdev: (0, 0),
+            xattrs: sorted_xattrs(xattrs),
+            inode: NONE,
+            content: NONE,
+        }
     }
 
     /// Whether a freshly created entry in the current directory already has
@@ -224,12 +275,15 @@ impl SafeWriter {
                 let perm = meta.mode & 0o777;
                 let mode_set = owned && meta.mode & 0o7000 == 0 && perm & !self.umask == perm;
                 let fd = self.create_file(name, rel, if mode_set { perm } else { 0o600 })?;
+                let slot = self.records.as_mut().map_or(NONE, |r| r.new_slot());
                 self.cur = Some(OpenFile {
                     file: File::from(fd),
-                    rel: rel.to_vec(),
+                    rel: join(&comps),
                     meta,
                     owned,
                     mode_set,
+                    slot,
+                    written: 0,
                 });
                 Ok(true)
             }
@@ -237,7 +291,11 @@ impl SafeWriter {
                 let (fd, created) = self.make_dir(name, rel)?;
                 let meta = Meta::of(e);
                 let owned = created && self.owned_as(&meta);
-                self.apply_fd(&fd, &meta, rel, false, owned)?;
+                let set = self.apply_fd(&fd, &meta, rel, false, owned)?;
+                if self.records.is_some() {
+                    let r = self.rec(Kind::Dir, self.actual(fd.as_fd(), &meta)?, set);
+                    self.records.as_mut().unwrap().dir(join(&comps), r);
+                }
                 self.stack.push(OpenDir {
                     name: name.to_vec(),
                     fd,
@@ -250,19 +308,40 @@ impl SafeWriter {
                 self.make_symlink(name, &e.link, rel)?;
                 let meta = Meta::of(e);
                 let owned = self.owned_as(&meta);
-                self.apply_at(name, &meta, rel, owned)?;
+                let set = self.apply_at(name, &meta, rel, owned)?;
+                if self.records.is_some() {
+                    let (uid, gid) = if self.is_root {
+                        (meta.uid, meta.gid)
+                    } else {
+                        let dir = top(&self.root, &self.stack);
+                        let st = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+                            .map_err(|e| self.err("stat", rel, e))?;
+                        (st.st_uid, st.st_gid)
+                    };
+                    // Symlinks have no mode of their own on Linux.
+                    let mut r = self.rec(Kind::Symlink, (0o777, uid, gid), set);
+                    r.link = e.link.clone();
+                    self.records.as_mut().unwrap().node(join(&comps), r);
+                }
                 Ok(false)
             }
             Kind::Fifo => {
                 let fd = self.make_fifo(name, rel)?;
                 let meta = Meta::of(e);
                 let owned = self.owned_as(&meta);
-                self.apply_fd(&fd, &meta, rel, true, owned)?;
+                let set = self.apply_fd(&fd, &meta, rel, true, owned)?;
+                if self.records.is_some() {
+                    let r = self.rec(Kind::Fifo, self.actual(fd.as_fd(), &meta)?, set);
+                    self.records.as_mut().unwrap().node(join(&comps), r);
+                }
                 Ok(false)
             }
             Kind::Hardlink => {
                 let t = target.unwrap_or_default();
                 self.make_hardlink(name, rel, &t, link_target)?;
+                if let Some(r) = self.records.as_mut() {
+                    r.hardlink(join(&comps), &join(&t));
+                }
                 Ok(false)
             }
             Kind::Char | Kind::Block => Ok(false),
@@ -273,6 +352,7 @@ impl SafeWriter {
         let Some(f) = self.cur.as_mut() else {
             return Ok(());
         };
+        f.written += data.len() as u64;
         f.file.write_all(data).map_err(|e| {
             CoreError::io(
                 format!("write {} in {}", q(&f.rel), self.root_path.display()),
@@ -299,7 +379,13 @@ impl SafeWriter {
     pub(crate) fn finish_entry(&mut self) -> Result<()> {
         if let Some(f) = self.cur.take() {
             let fd: OwnedFd = f.file.into();
-            self.apply_fd_with(&fd, &f.meta, &f.rel, true, f.owned, !f.mode_set)?;
+            let set = self.apply_fd_with(&fd, &f.meta, &f.rel, true, f.owned, !f.mode_set)?;
+            if self.records.is_some() {
+                let mut r = self.rec(Kind::Regular, self.actual(fd.as_fd(), &f.meta)?, set);
+                r.size = f.written;
+                r.content = f.slot;
+                self.records.as_mut().unwrap().node(f.rel, r);
+            }
         }
         Ok(())
     }
@@ -371,6 +457,12 @@ impl SafeWriter {
                     // mkdir is subject to the umask; MkdirAll's 0755 is meant.
                     rfs::fchmod(&fd, Mode::from_raw_mode(0o755))
                         .map_err(|e| self.err("chmod", &join(&parents[..=i]), e))?;
+                    if self.records.is_some() {
+                        // Owner and group come from us or a setgid parent: ask.
+                        let st = rfs::fstat(&fd).map_err(|e| CoreError::errno("fstat", e))?;
+                        let r = self.rec(Kind::Dir, (st.st_mode & 0o7777, st.st_uid, st.st_gid), Vec::new());
+                        self.records.as_mut().unwrap().dir(join(&parents[..=i]), r);
+                    }
                     fd
                 }
                 Err(e @ (Errno::LOOP | Errno::NOTDIR)) => {
@@ -584,11 +676,12 @@ impl SafeWriter {
 
     /// chown, then chmod (chown clears setuid/setgid), then xattrs (chown
     /// also drops security.capability), then times.
-    fn apply_fd(&self, fd: &OwnedFd, m: &Meta, rel: &[u8], times: bool, owned: bool) -> Result<()> {
+    /// Returns the xattrs that were set (a filesystem may not take some).
+    fn apply_fd(&self, fd: &OwnedFd, m: &Meta, rel: &[u8], times: bool, owned: bool) -> Result<Xattrs> {
         self.apply_fd_with(fd, m, rel, times, owned, true)
     }
 
-    fn apply_fd_with(&self, fd: &OwnedFd, m: &Meta, rel: &[u8], times: bool, owned: bool, chmod: bool) -> Result<()> {
+    fn apply_fd_with(&self, fd: &OwnedFd, m: &Meta, rel: &[u8], times: bool, owned: bool, chmod: bool) -> Result<Xattrs> {
         if !owned {
             match rfs::fchown(fd, Some(Uid::from_raw(m.uid)), Some(Gid::from_raw(m.gid))) {
                 Ok(()) => {}
@@ -599,9 +692,10 @@ impl SafeWriter {
         if chmod {
             rfs::fchmod(fd, Mode::from_raw_mode(m.mode)).map_err(|e| self.err("chmod", rel, e))?;
         }
+        let mut set = Vec::new();
         for (k, v) in &m.xattrs {
             match rfs::fsetxattr(fd, k.as_slice(), v, XattrFlags::empty()) {
-                Ok(()) => {}
+                Ok(()) => set.push((k.clone(), v.clone())),
                 Err(Errno::NOTSUP) => {}
                 Err(Errno::PERM) if !self.is_root => {}
                 Err(e) => return Err(self.err(&format!("set xattr {} on", q(k)), rel, e)),
@@ -610,12 +704,12 @@ impl SafeWriter {
         if times {
             rfs::futimens(fd, &m.times()).map_err(|e| self.err("set times of", rel, e))?;
         }
-        Ok(())
+        Ok(set)
     }
 
     /// Metadata for a symlink, which cannot be opened: lchown, xattrs through
     /// the trusted parent fd, utimensat without following.
-    fn apply_at(&self, name: &[u8], m: &Meta, rel: &[u8], owned: bool) -> Result<()> {
+    fn apply_at(&self, name: &[u8], m: &Meta, rel: &[u8], owned: bool) -> Result<Xattrs> {
         let dir = top(&self.root, &self.stack);
         if !owned {
             let (u, g) = (Some(Uid::from_raw(m.uid)), Some(Gid::from_raw(m.gid)));
@@ -625,18 +719,35 @@ impl SafeWriter {
                 Err(e) => return Err(self.err("chown", rel, e)),
             }
         }
+        let mut set = Vec::new();
         if !m.xattrs.is_empty() {
             let mut p = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
             p.extend_from_slice(name);
             for (k, v) in &m.xattrs {
                 match rfs::lsetxattr(p.as_slice(), k.as_slice(), v, XattrFlags::empty()) {
+                    Ok(()) => set.push((k.clone(), v.clone())),
                     // user.* xattrs are not allowed on symlinks at all.
-                    Ok(()) | Err(Errno::NOTSUP) | Err(Errno::PERM) => {}
+                    Err(Errno::NOTSUP) | Err(Errno::PERM) => {}
                     Err(e) => return Err(self.err(&format!("set xattr {} on", q(k)), rel, e)),
                 }
             }
         }
         rfs::utimensat(dir, name, &m.times(), AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| self.err("set times of", rel, e))
+            .map_err(|e| self.err("set times of", rel, e))?;
+        Ok(set)
     }
+}
+
+/// Xattrs as the tree hash lists them: by name, the last value set for a
+/// name, without the ones it ignores.
+fn sorted_xattrs(mut x: Xattrs) -> Xattrs {
+    if x.is_empty() {
+        return x;
+    }
+    x.retain(|(k, _)| keep_xattr(k));
+    let mut by: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
+    for (k, v) in x {
+        by.insert(k, v);
+    }
+    by.into_iter().collect()
 }

@@ -602,6 +602,7 @@ fn truncated_blob_fails_render() {
         key: key_of(cut),
         level: 0,
         path_whitelist: vec![],
+        verified: false,
     };
     let (c, m) = code(render_tree(&[img], &d.path().join("t")));
     assert_eq!(

@@ -107,17 +107,21 @@ pub struct RenderImageInput {
     pub key: String,
     pub level: u32,
     pub path_whitelist: Vec<String>,
+    /// This process imported the blob and hashed it: skip re-checking it against `key`.
+    pub verified: Option<bool>,
 }
 
 #[napi(object)]
 pub struct RenderStats {
     pub files: f64,
     pub bytes: f64,
+    /// The tree hash of what was rendered (what `treeHash` of the tree gives).
+    pub hash: String,
 }
 
 /// Renders images (dependency-list order, top image first) into `dest` (rootfs/ + manifest).
 #[napi(ts_return_type = "Promise<RenderStats>")]
-pub fn render_tree(images: Vec<RenderImageInput>, dest: String) -> AsyncTask<Blocking<rkt_core::render::RenderStats, RenderStats>> {
+pub fn render_tree(images: Vec<RenderImageInput>, dest: String) -> AsyncTask<Blocking<(rkt_core::render::RenderStats, String), RenderStats>> {
     let images: Vec<rkt_core::render::RenderImage> = images
         .into_iter()
         .map(|i| rkt_core::render::RenderImage {
@@ -125,11 +129,12 @@ pub fn render_tree(images: Vec<RenderImageInput>, dest: String) -> AsyncTask<Blo
             key: i.key,
             level: i.level,
             path_whitelist: i.path_whitelist,
+            verified: i.verified.unwrap_or(false),
         })
         .collect();
     blocking(
-        move || rkt_core::render::render_tree(&images, dest.as_ref()),
-        |s| RenderStats { files: s.files as f64, bytes: s.bytes as f64 },
+        move || rkt_core::render::render_tree_hashed(&images, dest.as_ref()),
+        |(s, hash)| RenderStats { files: s.files as f64, bytes: s.bytes as f64, hash },
     )
 }
 
