@@ -59,11 +59,15 @@ export interface RenderImageInput {
   key: string
   level: number
   pathWhitelist: Array<string>
+  /** This process imported the blob and hashed it: skip re-checking it against `key`. */
+  verified?: boolean
 }
 
 export interface RenderStats {
   files: number
   bytes: number
+  /** The tree hash of what was rendered (what `treeHash` of the tree gives). */
+  hash: string
 }
 
 /** Renders images (dependency-list order, top image first) into `dest` (rootfs/ + manifest). */

@@ -16,6 +16,10 @@ for tool in docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:a
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
 done
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+# The addon builds Intel's ISA-L (gzip inflate) from source: an assembler and autotools.
+for tool in nasm:nasm autoreconf:autoconf automake:automake libtoolize:libtool make:make; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
+done
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: please install: ${need_apt[*]}" >&2

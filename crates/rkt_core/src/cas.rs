@@ -3,7 +3,7 @@
 //! large it is.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,8 @@ use crate::aci_scan::AciScanner;
 use crate::detect::{detect, FileType, DETECT_LEN};
 use crate::digest::Sha512;
 use crate::error::{CoreError, Result};
+use crate::hashwork::{self, Work};
+use crate::render::{StreamTree, StreamedTree};
 
 /// Size of the pieces passed between the stages. 256 KiB measured ~20%
 /// faster than 1 MiB here (chunks stay in cache between stages).
@@ -40,6 +42,11 @@ pub struct ImportedAci {
     /// Raw bytes of the `manifest` entry.
     pub manifest: Vec<u8>,
     pub file_type: FileType,
+    /// With `render`: the image rendered alone (no dependencies, no
+    /// whitelist applied) into a temp dir beside the blob, with its tree hash.
+    pub tree: Option<StreamedTree>,
+    /// With `render`, when there is no tree: why the render stopped.
+    pub tree_error: Option<String>,
 }
 
 pub fn key_from_hex(hash_hex: &str) -> String {
@@ -55,37 +62,93 @@ pub fn import_aci(
     tmp_dir: &Path,
     progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<ImportedAci> {
-    let mut file =
+    import_aci_with(src, tmp_dir, progress, false)
+}
+
+/// `import_aci`, rendering the image's tree in the same pass when `render`.
+pub fn import_aci_with(
+    src: &Path,
+    tmp_dir: &Path,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+    render: bool,
+) -> Result<ImportedAci> {
+    let file =
         File::open(src).map_err(|e| CoreError::io(format!("open {}", src.display()), e))?;
-    let mut head = [0u8; DETECT_LEN];
-    let n = read_full(&mut file, &mut head)
+    import_from(file, src, tmp_dir, progress, render)
+}
+
+/// The import of any byte source (a file, or a download as it arrives);
+/// `src` names it in messages.
+pub(crate) fn import_from<R: Read + Send>(
+    mut input: R,
+    src: &Path,
+    tmp_dir: &Path,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+    render: bool,
+) -> Result<ImportedAci> {
+    let mut head = vec![0u8; DETECT_LEN];
+    let n = read_full(&mut input, &mut head)
         .map_err(|e| CoreError::io(format!("read {}", src.display()), e))?;
     if n == 0 {
         return Err(CoreError::format("image file is empty"));
     }
-    let file_type = detect(&head[..n]);
+    head.truncate(n);
+    let file_type = detect(&head);
     match file_type {
         FileType::Text => return Err(CoreError::format("unknown image filetype (text file)")),
         FileType::Unknown => return Err(CoreError::format("unknown image filetype")),
         _ => {}
     }
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| CoreError::io(format!("seek {}", src.display()), e))?;
+    let input = io::Cursor::new(head).chain(input);
 
     let mut tmp = TempBlob::create(tmp_dir)?;
-    let (hasher, size, scanner) = pipeline(file, file_type, &mut tmp.file, progress, src)?;
-    let scan = scanner.finish()?;
-    tmp.file
+    let mut tree_error = None;
+    let mut tree = None;
+    if render {
+        let dir = tmp_dir.join(format!("render-{}-{:016x}", std::process::id(), random_u64()));
+        match StreamTree::create(dir) {
+            Ok(t) => tree = Some(t),
+            Err(e) => tree_error = Some(e.to_string()),
+        }
+    }
+    let piped = pipeline(input, file_type, &mut tmp.file, progress, src, &mut tree);
+    let (out, size, scanner) = match piped.and_then(|(o, n, sc)| Ok((o, n, sc.finish()?))) {
+        Ok(v) => v,
+        Err(e) => {
+            if let Some(t) = tree.take() {
+                t.discard();
+            }
+            return Err(e);
+        }
+    };
+    let tree = match tree.map(|t| t.finish(&out.contents)) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => {
+            tree_error = Some(e.to_string());
+            None
+        }
+        None => None,
+    };
+    let synced = tmp
+        .file
         .sync_data()
-        .map_err(|e| CoreError::io(format!("fsync {}", tmp.path.display()), e))?;
-    let hash_hex = hasher.finish_hex();
+        .map_err(|e| CoreError::io(format!("fsync {}", tmp.path.display()), e));
+    if let Err(e) = synced {
+        if let Some(t) = &tree {
+            let _ = fs::remove_dir_all(&t.dir);
+        }
+        return Err(e);
+    }
+    let hash_hex = out.blobs.into_iter().next().unwrap_or_default();
     Ok(ImportedAci {
         key: key_from_hex(&hash_hex),
         hash_hex,
         tmp_path: tmp.keep(),
         size,
-        manifest: scan.manifest,
+        manifest: scanner.manifest,
         file_type,
+        tree,
+        tree_error,
     })
 }
 
@@ -127,49 +190,44 @@ pub fn hash_file(path: &Path) -> Result<String> {
 }
 
 /// Three stages run at once on chunks flowing through bounded channels:
-/// decompression (its own thread), validation + writing (this thread), and
-/// hashing (its own thread), which hands the buffers back for reuse. Their
+/// decompression (its own thread), validation + writing + the tree render
+/// (this thread), and hashing (its own thread: the blob's SHA-512 and the
+/// tree's content digests), which hands the buffers back for reuse. Their
 /// costs are similar, so on two cores the import takes about half their sum.
-fn pipeline(
-    file: File,
+fn pipeline<R: Read + Send>(
+    input: R,
     ft: FileType,
     out: &mut File,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     src: &Path,
-) -> Result<(Sha512, u64, AciScanner)> {
+    tree: &mut Option<StreamTree>,
+) -> Result<(hashwork::HashOut, u64, AciScanner)> {
     let read_bytes = AtomicU64::new(0);
     let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
-    let (hash_tx, hash_rx) = sync_channel::<Vec<u8>>(QUEUE);
+    let (hash_tx, hash_rx) = sync_channel::<Work>(QUEUE);
     let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(2 * QUEUE + 4);
     thread::scope(|s| {
-        let producer = s.spawn(|| produce(file, ft, &read_bytes, tx, pool_rx, src));
-        let hasher = s.spawn(move || {
-            let mut h = Sha512::new();
-            for buf in hash_rx {
-                h.update(&buf);
-                let _ = pool_tx.try_send(buf);
-            }
-            h
-        });
+        let producer = s.spawn(|| produce(input, ft, &read_bytes, tx, pool_rx, src));
+        let hasher = s.spawn(move || hashwork::run(hash_rx, Some(pool_tx)));
         // Returning drops `rx` and `hash_tx`, which stops the other two
         // stages if we fail early.
-        let consumed = consume(rx, hash_tx, out, progress, &read_bytes);
+        let consumed = consume(rx, hash_tx, out, progress, &read_bytes, tree);
         let produced = producer
             .join()
             .unwrap_or_else(|_| Err(CoreError::Io("decompression thread panicked".into())));
-        let hasher = hasher
+        let hashed = hasher
             .join()
             .map_err(|_| CoreError::Io("hash thread panicked".into()));
         // A consumer error is about data that decompressed fine, so it comes
         // first; otherwise a decompression error explains any short archive.
         let (size, scanner) = consumed?;
         produced?;
-        Ok((hasher?, size, scanner))
+        Ok((hashed?, size, scanner))
     })
 }
 
-pub(crate) fn produce(
-    file: File,
+pub(crate) fn produce<R: Read>(
+    file: R,
     ft: FileType,
     counter: &AtomicU64,
     tx: SyncSender<Vec<u8>>,
@@ -184,7 +242,7 @@ pub(crate) fn produce(
         },
     );
     let mut reader: Box<dyn Read> = match ft {
-        FileType::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+        FileType::Gzip => crate::inflate::gzip_reader(input),
         FileType::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(input)),
         FileType::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(input)),
         _ => Box::new(input),
@@ -208,16 +266,21 @@ pub(crate) fn produce(
 
 fn consume(
     rx: Receiver<Vec<u8>>,
-    hash_tx: SyncSender<Vec<u8>>,
+    hash_tx: SyncSender<Work>,
     out: &mut File,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     counter: &AtomicU64,
+    tree: &mut Option<StreamTree>,
 ) -> Result<(u64, AciScanner)> {
     let mut scanner = AciScanner::new();
     let mut size = 0u64;
     let mut flushed = 0u64;
     for buf in rx.iter() {
         scanner.push(&buf)?;
+        let mut segs = Vec::new();
+        if let Some(t) = tree.as_mut() {
+            t.push(&buf, &mut segs);
+        }
         out.write_all(&buf)
             .map_err(|e| CoreError::io("write temp file", e))?;
         size += buf.len() as u64;
@@ -228,10 +291,11 @@ fn consume(
         if let Some(p) = progress {
             p(counter.load(Ordering::Relaxed));
         }
-        if hash_tx.send(buf).is_err() {
+        if hash_tx.send(Work::Chunk { buf, segs, blob: true }).is_err() {
             return Err(CoreError::Io("hash thread stopped".into()));
         }
     }
+    let _ = hash_tx.send(Work::EndBlob);
     Ok((size, scanner))
 }
 
@@ -275,12 +339,12 @@ pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> 
     Ok(n)
 }
 
-struct Counting<'a> {
-    inner: File,
+struct Counting<'a, R> {
+    inner: R,
     n: &'a AtomicU64,
 }
 
-impl Read for Counting<'_> {
+impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let k = self.inner.read(buf)?;
         self.n.fetch_add(k as u64, Ordering::Relaxed);

@@ -12,21 +12,24 @@ pub mod layer_squash;
 pub mod lock;
 pub mod mount;
 pub mod render;
+pub mod stream_import;
 pub mod sync;
 pub mod treehash;
 
 mod digest;
 mod hashwork;
+mod inflate;
 mod pathutil;
 mod safe_fs;
 mod tar_stream;
 mod tar_write;
 
 pub use aci_scan::{AciScanner, ScanResult, MAX_MANIFEST};
-pub use cas::{commit_blob, hash_file, import_aci, ImportedAci};
+pub use cas::{commit_blob, hash_file, import_aci, import_aci_with, ImportedAci};
 pub use copytree::copy_tree;
 pub use detect::{detect, FileType};
 pub use layer_squash::{squash_layers, LayerInput, SquashedAci};
 pub use error::CoreError;
-pub use render::{extract_aci, render_tree, render_tree_hashed, RenderImage, RenderStats};
+pub use render::{extract_aci, render_tree, render_tree_hashed, RenderImage, RenderStats, StreamedTree};
+pub use stream_import::StreamImport;
 pub use treehash::tree_hash;

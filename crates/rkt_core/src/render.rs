@@ -270,7 +270,6 @@ struct ExtractSink<'a> {
     /// appc's allFiles: every selected name, and whether it is a directory.
     provided: &'a mut HashMap<Vec<u8>, bool>,
     stats: &'a mut RenderStats,
-    writing: bool,
     /// Where the chunk being parsed starts, to locate file data in it.
     base: usize,
     base_len: usize,
@@ -285,7 +284,7 @@ impl<'a> ExtractSink<'a> {
         provided: &'a mut HashMap<Vec<u8>, bool>,
         stats: &'a mut RenderStats,
     ) -> Self {
-        ExtractSink { w, select, provided, stats, writing: false, base: 0, base_len: 0, segs: Vec::new() }
+        ExtractSink { w, select, provided, stats, base: 0, base_len: 0, segs: Vec::new() }
     }
 
     fn begin_chunk(&mut self, c: &[u8]) {
@@ -383,7 +382,6 @@ impl Sink for ExtractSink<'_> {
         if !matches!(e.kind, Kind::Char | Kind::Block) {
             self.stats.files += 1;
         }
-        self.writing = want;
         Ok(want)
     }
 
@@ -402,10 +400,9 @@ impl Sink for ExtractSink<'_> {
     }
 
     fn end_entry(&mut self) -> Result<()> {
-        if std::mem::take(&mut self.writing) {
-            self.w.finish_entry()?;
-        }
-        Ok(())
+        // A no-op unless a file is open; the sink may be new since its data
+        // began (a render fed during import makes one per chunk).
+        self.w.finish_entry()
     }
 }
 
@@ -431,4 +428,97 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// A single-image render fed the tar as it is imported (cas.rs), so that a
+/// fetched image is written to the tree store in the same pass that stores
+/// its blob: no second read, and no second hash of the blob, whose bytes are
+/// the ones being hashed for its key. A render error only stops the render
+/// (the caller renders the stored blob instead and reports it then).
+pub(crate) struct StreamTree {
+    dir: PathBuf,
+    w: SafeWriter,
+    parser: TarParser,
+    provided: HashMap<Vec<u8>, bool>,
+    stats: RenderStats,
+    error: Option<CoreError>,
+}
+
+/// What a render during import produced, in a temp dir the caller moves into
+/// the tree store (or removes).
+#[derive(Debug, Clone)]
+pub struct StreamedTree {
+    pub dir: PathBuf,
+    pub stats: RenderStats,
+    /// Tree hash, as `tree_hash(dir)` gives it.
+    pub hash: String,
+}
+
+impl StreamTree {
+    pub(crate) fn create(dir: PathBuf) -> Result<Self> {
+        fs::create_dir(&dir).map_err(|e| CoreError::io(format!("create {}", dir.display()), e))?;
+        let w = SafeWriter::open(&dir);
+        let mut w = match w {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        w.record();
+        Ok(StreamTree {
+            dir,
+            w,
+            parser: TarParser::new(),
+            provided: HashMap::new(),
+            stats: RenderStats::default(),
+            error: None,
+        })
+    }
+
+    /// Renders what `buf` holds; appends where its file data lie to `segs`.
+    pub(crate) fn push(&mut self, buf: &[u8], segs: &mut Vec<Seg>) {
+        if self.error.is_some() {
+            return;
+        }
+        let select = Select::Render { first: true, own_pwl: None, upper_pwl: None, track: false };
+        let mut sink = ExtractSink::new(&mut self.w, select, &mut self.provided, &mut self.stats);
+        sink.begin_chunk(buf);
+        let r = self.parser.push(buf, &mut sink);
+        let mut found = std::mem::take(&mut sink.segs);
+        match r {
+            Ok(()) => segs.append(&mut found),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// The finished tree given the content digests, or why there is none
+    /// (the temp dir is then gone).
+    pub(crate) fn finish(self, digests: &[Option<crate::treehash::Digest>]) -> std::result::Result<StreamedTree, CoreError> {
+        let dir = self.dir.clone();
+        let r = self.finish_inner(digests);
+        if r.is_err() {
+            let _ = fs::remove_dir_all(&dir);
+        }
+        r
+    }
+
+    fn finish_inner(mut self, digests: &[Option<crate::treehash::Digest>]) -> Result<StreamedTree> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.parser.finish()?;
+        let hash = self.w.records().and_then(|r| r.finish(digests));
+        self.w.finish()?;
+        let hash = match hash {
+            Some(h) => h,
+            None => tree_hash(&self.dir)?,
+        };
+        Ok(StreamedTree { dir: self.dir, stats: self.stats, hash })
+    }
+
+    /// Removes the partial tree.
+    pub(crate) fn discard(self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
 }

@@ -22,11 +22,42 @@ pub struct ImportResult {
     pub size: f64,
     pub manifest: Buffer,
     pub file_type: String,
+    /// With `render`: the image's tree, rendered alone in the same pass, in a temp dir.
+    pub tree: Option<StreamedTree>,
+    /// With `render` and no tree: why the render stopped.
+    pub tree_error: Option<String>,
+}
+
+#[napi(object)]
+pub struct StreamedTree {
+    pub dir: String,
+    pub files: f64,
+    pub bytes: f64,
+    pub hash: String,
+}
+
+fn import_result(out: rkt_core::cas::ImportedAci) -> ImportResult {
+    ImportResult {
+        key: out.key,
+        hash_hex: out.hash_hex,
+        tmp_path: out.tmp_path.to_string_lossy().into_owned(),
+        size: out.size as f64,
+        manifest: out.manifest.into(),
+        file_type: format!("{:?}", out.file_type).to_lowercase(),
+        tree: out.tree.map(|t| StreamedTree {
+            dir: t.dir.to_string_lossy().into_owned(),
+            files: t.stats.files as f64,
+            bytes: t.stats.bytes as f64,
+            hash: t.hash,
+        }),
+        tree_error: out.tree_error,
+    }
 }
 
 pub struct ImportTask {
     src: PathBuf,
     tmp_dir: PathBuf,
+    render: bool,
 }
 
 impl Task for ImportTask {
@@ -34,25 +65,93 @@ impl Task for ImportTask {
     type JsValue = ImportResult;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        rkt_core::cas::import_aci(&self.src, &self.tmp_dir, None).map_err(to_napi)
+        rkt_core::cas::import_aci_with(&self.src, &self.tmp_dir, None, self.render).map_err(to_napi)
     }
 
     fn resolve(&mut self, _env: Env, out: Self::Output) -> Result<Self::JsValue> {
-        Ok(ImportResult {
-            key: out.key,
-            hash_hex: out.hash_hex,
-            tmp_path: out.tmp_path.to_string_lossy().into_owned(),
-            size: out.size as f64,
-            manifest: out.manifest.into(),
-            file_type: format!("{:?}", out.file_type).to_lowercase(),
-        })
+        Ok(import_result(out))
     }
 }
 
-/// Decompresses, hashes and writes an ACI into a temp file under `tmpDir`, validating its layout.
+/// Decompresses, hashes and writes an ACI into a temp file under `tmpDir`, validating its layout;
+/// with `render`, also renders its tree in the same pass.
 #[napi]
-pub fn import_aci(src: String, tmp_dir: String) -> AsyncTask<ImportTask> {
-    AsyncTask::new(ImportTask { src: src.into(), tmp_dir: tmp_dir.into() })
+pub fn import_aci(src: String, tmp_dir: String, render: Option<bool>) -> AsyncTask<ImportTask> {
+    AsyncTask::new(ImportTask { src: src.into(), tmp_dir: tmp_dir.into(), render: render.unwrap_or(false) })
+}
+
+/// An import fed chunk by chunk (a download as it arrives): `push` until it returns false, then
+/// `waitRoom`; `finish` gives what `importAci` gives; `abort` leaves nothing behind.
+#[napi]
+pub struct AciStream {
+    inner: Option<rkt_core::StreamImport>,
+}
+
+pub struct StreamFinish(Option<rkt_core::StreamImport>);
+
+impl Task for StreamFinish {
+    type Output = rkt_core::cas::ImportedAci;
+    type JsValue = ImportResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let s = self.0.take().ok_or_else(|| Error::from_reason("EIO: import already finished"))?;
+        s.finish().map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, out: Self::Output) -> Result<Self::JsValue> {
+        Ok(import_result(out))
+    }
+}
+
+#[napi]
+impl AciStream {
+    #[napi(constructor)]
+    pub fn new(tmp_dir: String, render: bool) -> Result<Self> {
+        let s = rkt_core::StreamImport::start(tmp_dir.as_ref(), render).map_err(to_napi)?;
+        Ok(AciStream { inner: Some(s) })
+    }
+
+    /// Queues a copy of `chunk`; false: wait for `waitRoom` before pushing more.
+    #[napi]
+    pub fn push(&self, chunk: Buffer) -> bool {
+        match &self.inner {
+            Some(s) => s.push(chunk.to_vec()),
+            None => true,
+        }
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn wait_room(&self) -> AsyncTask<Blocking<(), ()>> {
+        let w = self.inner.as_ref().map(|s| s.waiter());
+        blocking(
+            move || {
+                if let Some(w) = w {
+                    w.wait();
+                }
+                Ok(())
+            },
+            id,
+        )
+    }
+
+    #[napi]
+    pub fn finish(&mut self) -> AsyncTask<StreamFinish> {
+        AsyncTask::new(StreamFinish(self.inner.take()))
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn abort(&mut self) -> AsyncTask<Blocking<(), ()>> {
+        let s = self.inner.take();
+        blocking(
+            move || {
+                if let Some(s) = s {
+                    s.abort();
+                }
+                Ok(())
+            },
+            id,
+        )
+    }
 }
 
 /// Atomically moves an imported temp file to its blob path (rename + fsync of the parent).
