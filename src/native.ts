@@ -13,6 +13,33 @@ export interface ImportResult {
   size: number;
   manifest: Buffer;
   fileType: string;
+  /** asked for with `render`: the image's tree rendered alone in the same pass, in a temp dir */
+  tree?: StreamedTree;
+  /** asked for with `render`, no tree: why the render stopped (a render of the blob will say it again) */
+  treeError?: string;
+}
+export interface StreamedTree {
+  dir: string;
+  files: number;
+  bytes: number;
+  hash: string;
+}
+
+/** An import fed chunk by chunk (a download as it arrives): see AciStream in crates/rkt_napi. */
+export interface ImportStream {
+  /** queues a copy of the bytes; resolves when there is room for more */
+  push(chunk: Buffer): Promise<void>;
+  /** no more bytes: the import's result (or its error) */
+  finish(): Promise<ImportResult>;
+  /** stops the import and removes its temp file and tree */
+  abort(): Promise<void>;
+}
+
+interface AciStreamHandle {
+  push(chunk: Buffer): boolean;
+  waitRoom(): Promise<void>;
+  finish(): Promise<ImportResult>;
+  abort(): Promise<void>;
 }
 export interface RenderImageInput {
   blobPath: string;
@@ -43,7 +70,8 @@ export interface SquashResult {
 }
 
 interface Addon {
-  importAci(src: string, tmpDir: string): Promise<ImportResult>;
+  importAci(src: string, tmpDir: string, render?: boolean): Promise<ImportResult>;
+  AciStream: new (tmpDir: string, render: boolean) => AciStreamHandle;
   commitBlob(tmpPath: string, dest: string): void;
   hashFile(path: string): Promise<string>;
   renderTree(images: RenderImageInput[], dest: string): Promise<RenderStats>;
@@ -113,7 +141,17 @@ function callSync<T>(fn: (a: Addon) => T): T {
 }
 
 export const native = {
-  importAci: (src: string, tmpDir: string) => call((a) => a.importAci(src, tmpDir)),
+  importAci: (src: string, tmpDir: string, render = false) => call((a) => a.importAci(src, tmpDir, render)),
+  startImport: (tmpDir: string, render: boolean): ImportStream => {
+    const h = callSync((a) => new a.AciStream(tmpDir, render));
+    return {
+      push: async (chunk) => {
+        if (!h.push(chunk)) await call(() => h.waitRoom());
+      },
+      finish: () => call(() => h.finish()),
+      abort: () => call(() => h.abort()),
+    };
+  },
   commitBlob: (tmpPath: string, dest: string) => callSync((a) => a.commitBlob(tmpPath, dest)),
   hashFile: (p: string) => call((a) => a.hashFile(p)),
   renderTree: (images: RenderImageInput[], dest: string) => call((a) => a.renderTree(images, dest)),

@@ -62,7 +62,9 @@ export async function fetchImage(store: ImageStore, arg: string, opts: FetchOpti
   const env: FetchEnvironment = { ...defaultEnv(opts), ...opts.env };
   const s = new FetchSession(store, env);
   try {
+    s.renderTrees = opts.renderTree;
     const key = await fetchOne(s, arg, opts);
+    s.renderTrees = false;
     if (env.withDeps !== false) await fetchDependencies(s, key, opts);
     if (opts.renderTree) await new TreeStore(store).render(key);
     return key;
@@ -95,11 +97,12 @@ async function fetchOne(s: FetchSession, arg: string, opts: FetchOptions): Promi
 async function fetchFile(s: FetchSession, file: string, opts: FetchOptions): Promise<string> {
   opts.log(`using image from file ${file}`);
   const ks = await s.keystore();
-  if (!ks) return (await s.store.importFile(file)).key;
+  if (!ks) return (await s.store.importFile(file, { render: s.renderTrees })).key;
   const { readSignatureFile, verifyImageSignature } = await import('./image-check');
   const sig = readSignatureFile(opts.signature ?? file.replace(/\.aci$/, '') + '.aci.asc');
   let identities: string[] = [];
   const { key } = await s.store.importFile(file, {
+    render: s.renderTrees,
     check: async (m) => {
       identities = await verifyImageSignature(ks, m.name, file, sig, s.log);
     },

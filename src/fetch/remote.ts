@@ -75,19 +75,29 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
   }
   debug(`fetching image from ${img.aciUrl}`);
   const client = await s.client();
-  // With the signature at hand, the bytes are verified while they are downloaded.
+  // With the signature at hand, the bytes are verified while they are downloaded; and they are
+  // imported (decompressed, hashed, stored, rendered) as they arrive, so the file is never read
+  // back. Nothing is committed before the verdict.
   const { startImageCheck, verifyImageSignature } = await import('./image-check');
   const streaming = ks && Buffer.isBuffer(sig) ? await startImageCheck(ks, sig, s.log, img.expect?.name) : undefined;
-  const r = await download(img.aciUrl, {
-    tap: streaming?.tap,
-    client,
-    tmpDir: s.store.layout.casTmpDir,
-    lockDir: s.store.layout.imageLocksDir,
-    etag: rem?.etag || undefined,
-    label: 'ACI',
-    progress: s.env.stderr,
-    debug,
-  });
+  const importer = s.store.startImport(s.renderTrees);
+  let r: DownloadResult;
+  try {
+    r = await download(img.aciUrl, {
+      tap: streaming ? async (c) => void (await Promise.all([streaming.tap(c), importer.push(c)])) : (c) => importer.push(c),
+      client,
+      tmpDir: s.store.layout.casTmpDir,
+      lockDir: s.store.layout.imageLocksDir,
+      etag: rem?.etag || undefined,
+      label: 'ACI',
+      progress: s.env.stderr,
+      debug,
+    });
+  } catch (e) {
+    await importer.abort();
+    throw e;
+  }
+  if (r.kind !== 'downloaded') await importer.abort();
   if (r.kind === 'not-modified') {
     if (rem) {
       debug(`using image from local store for url ${img.aciUrl} (not modified)`);
@@ -99,6 +109,7 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
     throw new RktError('ENETWORK', `error downloading ${img.aciUrl}: 304 Not Modified for an image not in the store`);
   }
   if (r.kind === 'deferred') throw new RktError('ENETWORK', `error downloading ${img.aciUrl}: bad HTTP status code: 202`);
+  let finished = false;
   try {
     if (sig === 'deferred') {
       sig = await downloadSignature(s, img.ascUrl, debug);
@@ -110,7 +121,8 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
     // is stored).
     const verify = (name: string) => (streaming ? streaming.finish(name) : verifyImageSignature(ks!, name, r.file, sig as Buffer, s.log));
     if (ks && img.expect) identities = await verify(img.expect.name);
-    const imported = await s.store.importFile(r.file, {
+    finished = true;
+    const imported = await s.store.finishImport(await importer.finish(), {
       latest: img.latest,
       check: async (m) => {
         if (img.expect) validateManifest(m, img.expect.name, img.expect.labels);
@@ -131,6 +143,7 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
     });
     return imported.key;
   } finally {
+    if (!finished) await importer.abort();
     r.discard();
   }
 }

@@ -34,6 +34,11 @@ export interface FetchEnvironment {
 }
 
 export class FetchSession {
+  /**
+   * Render the tree of what is fetched now in the same pass as its import (the image the command
+   * asked for, when its tree is wanted; not its dependencies, which only go into its tree).
+   */
+  renderTrees = false;
   private httpClient?: HttpClient;
   private keyClient?: HttpClient;
   private keystoreCache?: Keystore | null;

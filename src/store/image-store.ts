@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
-import { native } from '../native';
+import { native, type ImportResult, type ImportStream, type StreamedTree } from '../native';
 import { parseImageManifest, type ImageManifest } from '../schema/image-manifest';
 import { parseAppString } from '../discovery/app-string';
 import { StoreDb, type AciInfo } from './db';
@@ -22,6 +22,11 @@ export interface ImportOptions {
    * fetched images): a throw leaves no blob, no row and no temp file.
    */
   check?: (manifest: ImageManifest) => Promise<void> | void;
+  /**
+   * Render the image's tree in the same pass as the import, for TreeStore.render to take over when
+   * the image needs nothing else (no dependencies, no pathWhitelist); otherwise it is dropped.
+   */
+  render?: boolean;
 }
 
 export interface ImportedImage {
@@ -33,6 +38,8 @@ export interface ImportedImage {
 export class ImageStore {
   /** Blobs this process hashed itself while storing them (see hashedHere). */
   private readonly hashed = new Set<string>();
+  /** Trees rendered during imports, waiting for TreeStore.render (see takeStreamedTree). */
+  private readonly streamedTrees = new Map<string, StreamedTree>();
 
   private constructor(
     readonly layout: DataLayout,
@@ -61,6 +68,8 @@ export class ImageStore {
   }
 
   async close(): Promise<void> {
+    for (const t of this.streamedTrees.values()) fs.rmSync(t.dir, { recursive: true, force: true });
+    this.streamedTrees.clear();
     try {
       await this.db.close();
     } finally {
@@ -99,16 +108,68 @@ export class ImageStore {
     } catch (e) {
       throw new RktError('EIO', `cannot read image file ${file}: ${(e as Error).message}`);
     }
-    const imported = await native.importAci(file, this.layout.casTmpDir);
+    const imported = await native.importAci(file, this.layout.casTmpDir, opts.render ?? false);
+    return this.finishImport(imported, opts);
+  }
+
+  /**
+   * An import fed by the caller, chunk by chunk (a download as it arrives); its result goes to
+   * finishImport. Whoever starts one must finish or abort it.
+   */
+  startImport(render: boolean): ImportStream {
+    // A streamed import lives as long as its download: one killed with it leaves its temp files,
+    // which the next one clears (as gc would).
+    this.sweepDeadImports();
+    return native.startImport(this.layout.casTmpDir, render);
+  }
+
+  /** Removes import temp files and trees of processes that are gone. */
+  private sweepDeadImports(): number {
+    let n = 0;
+    for (const name of safeReaddir(this.layout.casTmpDir)) {
+      const m = /^(?:import|render)-(\d+)-/.exec(name);
+      if (!m || processAlive(Number(m[1]))) continue;
+      fs.rmSync(path.join(this.layout.casTmpDir, name), { force: true, recursive: true });
+      n++;
+    }
+    return n;
+  }
+
+  /** Validates (opts.check) and commits what an import produced; nothing is left if that fails. */
+  async finishImport(imported: ImportResult, opts: ImportOptions = {}): Promise<ImportedImage> {
+    const dropTree = () => {
+      if (imported.tree) fs.rmSync(imported.tree.dir, { recursive: true, force: true });
+    };
     let manifest: ImageManifest;
+    let done: ImportedImage;
     try {
-      manifest = parseImageManifest(imported.manifest);
-      if (opts.check) await opts.check(manifest);
+      try {
+        manifest = parseImageManifest(imported.manifest);
+        if (opts.check) await opts.check(manifest);
+      } catch (e) {
+        fs.rmSync(imported.tmpPath, { force: true });
+        throw e;
+      }
+      done = await this.importBuilt(imported, manifest, opts);
     } catch (e) {
-      fs.rmSync(imported.tmpPath, { force: true });
+      dropTree();
       throw e;
     }
-    return this.importBuilt(imported, manifest, opts);
+    // Rendered alone, the tree is the tree store's only if nothing else goes into it.
+    const standalone = !(manifest.dependencies ?? []).length && !(manifest.pathWhitelist ?? []).length;
+    if (imported.tree && standalone) {
+      const old = this.streamedTrees.get(done.key);
+      if (old) fs.rmSync(old.dir, { recursive: true, force: true });
+      this.streamedTrees.set(done.key, imported.tree);
+    } else dropTree();
+    return done;
+  }
+
+  /** The tree rendered while `key` was imported by this process, if any (now the caller's). */
+  takeStreamedTree(key: string): StreamedTree | undefined {
+    const t = this.streamedTrees.get(key);
+    this.streamedTrees.delete(key);
+    return t;
   }
 
   /**
@@ -223,8 +284,9 @@ export class ImageStore {
         if (this.removePartialDownload(name)) tmpFiles++;
         continue;
       }
-      // import-<pid>-* files, and docker2aci-<pid>-* / oci-archive-<pid>-* download dirs
-      const m = /^(?:import|docker2aci|oci-archive)-(\d+)-/.exec(name);
+      // import-<pid>-* files, render-<pid>-* trees rendered during imports, and docker2aci-<pid>-* /
+      // oci-archive-<pid>-* download dirs
+      const m = /^(?:import|render|docker2aci|oci-archive)-(\d+)-/.exec(name);
       if (!m) continue;
       if (processAlive(Number(m[1]))) continue;
       fs.rmSync(path.join(this.layout.casTmpDir, name), { force: true, recursive: true });

@@ -82,31 +82,45 @@ export class TreeStore {
   /** Renders `key` unless a complete tree exists; `rebuild` forces a fresh render. */
   async render(key: string, rebuild = false): Promise<RenderResult> {
     const { id, deps } = await this.idFor(key);
+    // rendered while it was imported, when it is the whole tree
+    const streamed = deps.length === 1 ? this.store.takeStreamedTree(key) : undefined;
+    const dropStreamed = () => streamed && fs.rmSync(streamed.dir, { recursive: true, force: true });
     return withKeyLock(this.layout.treeLocksDir, id, true, async () => {
-      if (!rebuild && this.isRendered(id)) return { id, rebuilt: false };
+      if (!rebuild && this.isRendered(id)) {
+        dropStreamed();
+        return { id, rebuilt: false };
+      }
       const dir = this.path(id);
       this.removeUnlocked(id);
-      fs.mkdirSync(dir, { mode: 0o755 });
       let treeSize = 0;
       try {
-        const stats = await native.renderTree(
-          deps.map((d) => ({
-            blobPath: this.store.blobPath(d.key),
-            key: d.key,
-            level: d.level,
-            pathWhitelist: d.manifest.pathWhitelist ?? [],
-            verified: this.store.hashedHere(d.key),
-          })),
-          dir,
-        );
-        // The render computes the tree hash as it writes (the same one check() gets by walking).
-        fs.writeFileSync(path.join(dir, 'hash'), stats.hash);
+        let hash: string;
+        if (streamed) {
+          fs.renameSync(streamed.dir, dir);
+          fs.chmodSync(dir, 0o755);
+          ({ hash, bytes: treeSize } = streamed);
+        } else {
+          fs.mkdirSync(dir, { mode: 0o755 });
+          const stats = await native.renderTree(
+            deps.map((d) => ({
+              blobPath: this.store.blobPath(d.key),
+              key: d.key,
+              level: d.level,
+              pathWhitelist: d.manifest.pathWhitelist ?? [],
+              verified: this.store.hashedHere(d.key),
+            })),
+            dir,
+          );
+          // The render computes the tree hash as it writes (the one check() gets by walking).
+          ({ hash, bytes: treeSize } = stats);
+        }
+        fs.writeFileSync(path.join(dir, 'hash'), hash);
         await native.syncfs(dir);
         fs.writeFileSync(path.join(dir, MARKER), '');
         fs.writeFileSync(path.join(dir, 'image'), key);
         fsyncDir(dir);
-        treeSize = stats.bytes;
       } catch (e) {
+        dropStreamed();
         this.removeUnlocked(id);
         throw e;
       }
