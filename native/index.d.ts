@@ -7,8 +7,11 @@
  */
 export declare class AciStream {
   constructor(tmpDir: string, render: boolean)
-  /** Queues a copy of `chunk`; false: wait for `waitRoom` before pushing more. */
-  push(chunk: Buffer): boolean
+  /**
+   * Queues a copy of `chunks` (one piece: a call per network read costs more than the copy);
+   * false: wait for `waitRoom` before pushing more.
+   */
+  push(chunks: Array<Buffer>): boolean
   waitRoom(): Promise<void>
   finish(): Promise<unknown>
   abort(): Promise<void>

@@ -36,7 +36,7 @@ export interface ImportStream {
 }
 
 interface AciStreamHandle {
-  push(chunk: Buffer): boolean;
+  push(chunks: Buffer[]): boolean;
   waitRoom(): Promise<void>;
   finish(): Promise<ImportResult>;
   abort(): Promise<void>;
@@ -144,11 +144,26 @@ export const native = {
   importAci: (src: string, tmpDir: string, render = false) => call((a) => a.importAci(src, tmpDir, render)),
   startImport: (tmpDir: string, render: boolean): ImportStream => {
     const h = callSync((a) => new a.AciStream(tmpDir, render));
+    // Network reads are small (16-64 KiB): they go over in batches of about a MiB.
+    let batch: Buffer[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const full = !h.push(batch);
+      batch = [];
+      bytes = 0;
+      if (full) await call(() => h.waitRoom());
+    };
     return {
       push: async (chunk) => {
-        if (!h.push(chunk)) await call(() => h.waitRoom());
+        batch.push(chunk);
+        bytes += chunk.length;
+        if (bytes >= 1 << 20) await flush();
       },
-      finish: () => call(() => h.finish()),
+      finish: async () => {
+        await flush();
+        return call(() => h.finish());
+      },
       abort: () => call(() => h.abort()),
     };
   },

@@ -466,6 +466,8 @@ impl StreamTree {
             }
         };
         w.record();
+        // The tree store syncs the filesystem before marking the tree rendered.
+        w.start_writeback();
         Ok(StreamTree {
             dir,
             w,

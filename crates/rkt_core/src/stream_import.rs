@@ -28,6 +28,8 @@ struct Queue {
     aborted: bool,
     /// The import thread stopped reading (done or failed).
     gone: bool,
+    /// The import thread waits for data: only then is a wake-up needed.
+    starving: bool,
 }
 
 #[derive(Default)]
@@ -70,7 +72,9 @@ impl Read for QueueReader {
                 if q.closed {
                     return Ok(0);
                 }
+                q.starving = true;
                 q = self.shared.data.wait(q).unwrap();
+                q.starving = false;
             }
         }
         let n = buf.len().min(self.cur.len() - self.pos);
@@ -117,7 +121,9 @@ impl StreamImport {
         }
         q.bytes += chunk.len();
         q.chunks.push_back(chunk);
-        self.shared.data.notify_one();
+        if q.starving {
+            self.shared.data.notify_one();
+        }
         q.bytes < HIGH_WATER
     }
 

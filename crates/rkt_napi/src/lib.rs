@@ -111,13 +111,16 @@ impl AciStream {
         Ok(AciStream { inner: Some(s) })
     }
 
-    /// Queues a copy of `chunk`; false: wait for `waitRoom` before pushing more.
+    /// Queues a copy of `chunks` (one piece: a call per network read costs more than the copy);
+    /// false: wait for `waitRoom` before pushing more.
     #[napi]
-    pub fn push(&self, chunk: Buffer) -> bool {
-        match &self.inner {
-            Some(s) => s.push(chunk.to_vec()),
-            None => true,
+    pub fn push(&self, chunks: Vec<Buffer>) -> bool {
+        let Some(s) = &self.inner else { return true };
+        let mut all = Vec::with_capacity(chunks.iter().map(|c| c.len()).sum());
+        for c in &chunks {
+            all.extend_from_slice(c);
         }
+        s.push(all)
     }
 
     #[napi(ts_return_type = "Promise<void>")]
