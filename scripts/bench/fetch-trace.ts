@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       await new Promise((res) => spawn(c, a, { stdio: 'ignore' }).on('exit', res));
       console.log(`peer ${(Number(process.hrtime.bigint() - t) / 1e6).toFixed(0)} ms: ${peer.replace(/--cacert '[^']*' /, '')}`);
     }
-    const script = `NODE_EXTRA_CA_CERTS='${w.pki.caFile}' node --cpu-prof --cpu-prof-dir=/tmp/pipe-prof '${REPO}/bin/rkt' --debug --dir='${w.path('data')}' --local-config='${w.localConfig}' --system-config='${w.systemConfig}' fetch example.com/bench:${MIB}-0`;
+    const script = `NODE_EXTRA_CA_CERTS='${w.pki.caFile}' node '${REPO}/bin/rkt' --debug --dir='${w.path('data')}' --local-config='${w.localConfig}' --system-config='${w.systemConfig}' fetch example.com/bench:${MIB}-0`;
     const [cmd, args] = w.wrap('bash', ['-c', script]);
     const t0 = process.hrtime.bigint();
     const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -11,7 +11,8 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("import") => {
             let t = Instant::now();
-            let a = rkt_core::import_aci(Path::new(&args[2]), Path::new(&args[3]), None).unwrap();
+            let a = rkt_core::import_aci_with(Path::new(&args[2]), Path::new(&args[3]), None, std::env::var("RENDER").is_ok()).unwrap();
+            if let Some(t) = &a.tree { std::fs::remove_dir_all(&t.dir).unwrap(); }
             let dt = t.elapsed().as_secs_f64();
             println!(
                 "import: {dt:.3}s  {:.0} MB/s of tar  key {}",
