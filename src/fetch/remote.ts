@@ -3,7 +3,9 @@
  * namefetcher, reference §4.4–4.5): reuse the stored blob while the recorded max-age is fresh,
  * else download the signature, then the image with If-None-Match (304 → the stored blob), verify
  * the signature over the file as downloaded, validate the manifest, store, and record the `remote`
- * row. Any failure leaves no blob, no row, and no temp file but a resumable partial download.
+ * row. The image is verified and imported (its tree rendered too, when wanted) while it downloads;
+ * the import is committed only once the verdict and the manifest checks have passed. Any failure
+ * leaves no blob, no row, and no temp file but a resumable partial download.
  */
 import { RktError, describeError } from '../errors';
 import type { RemoteRow } from '../store/db';
