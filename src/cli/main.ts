@@ -13,6 +13,7 @@ import { NO_POSITIONAL, buildCommandTree, normalizeArgv, type NormalizedArgv } f
 import { BaseCommand, GLOBAL_FLAGS_HELP } from './base';
 import { commandPaths, loadAllCommands, loadCommand } from './registry';
 import { rktVersion } from './version';
+import { useParserCache, type ParserCacheOptions } from './parser-cache';
 
 export const EXIT_ERROR = 254;
 export const EXIT_MISSING_COMMAND = 2;
@@ -83,8 +84,15 @@ function isInterspersed(cls: CommandClass | undefined): boolean {
  * Run the CLI in-process. `argv` excludes the node and script paths. Output goes to the given
  * streams (default: the process's). Resolves to the exit code; never calls process.exit.
  */
-export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseContext> = {}): Promise<number> {
-  const ctx: BaseContext = { ...Cli.defaultContext, ...context, colorDepth: 1 };
+export interface RunCliOptions {
+  /** where clipanion's compiled parser is kept between runs (bin/rkt passes one for the bundle) */
+  parserCache?: ParserCacheOptions;
+}
+
+export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseContext> = {}, opts: RunCliOptions = {}): Promise<number> {
+  // Built here rather than spread from clipanion's default context, so that stdin is only created
+  // by a command that reads it (BaseCommand.stdin).
+  const ctx = { env: process.env, stdout: process.stdout, stderr: process.stderr, ...context, colorDepth: 1 } as BaseContext;
   const tree = buildCommandTree(commandPaths());
   const norm: NormalizedArgv = normalizeArgv(argv, tree);
   // Help needs every class; a command run needs only its own.
@@ -128,6 +136,7 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
   }
 
   const cli = buildCli([cls]);
+  useParserCache(cli, [cls.paths ?? []], opts.parserCache);
   let command;
   try {
     (cls as { checkArgv?: (rest: ReadonlyArray<string>) => void }).checkArgv?.(norm.rest);
@@ -156,11 +165,11 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
 }
 
 /** bin/rkt entry: run with process.argv and set the exit code. */
-export async function main(argv: ReadonlyArray<string> = process.argv.slice(2)): Promise<void> {
+export async function main(argv: ReadonlyArray<string> = process.argv.slice(2), opts: RunCliOptions = {}): Promise<void> {
   // `rkt … | head`: a closed stdout ends the program quietly, as SIGPIPE does for Go's rkt
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  process.exitCode = await runCli(argv);
+  process.exitCode = await runCli(argv, {}, opts);
 }

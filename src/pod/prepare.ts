@@ -9,7 +9,7 @@ import { RktError } from '../errors';
 import { native } from '../native';
 import type { ImageStore } from '../store/image-store';
 import { TreeStore } from '../store/tree-store';
-import { FileLock, writeFileDurable } from '../store/locks';
+import { FileLock, writeFileAtomic, writeFileDurable } from '../store/locks';
 import { fetchImage, type FetchEnvironment, type PullPolicy } from '../fetch/fetch';
 import type { RktConfig } from '../config/types';
 import { selectStage1, type Stage1Flags } from '../stage1/select';
@@ -127,7 +127,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
   const uidRange = opts.privateUsers ? newUidRange() : undefined;
 
   const dirs = new PodDirs(store.layout.podsDir);
-  const pod = await NewPod.create(dirs);
+  const pod = await NewPod.create(dirs, opts.durable === true);
   if (opts.uuidFileSave) fs.writeFileSync(opts.uuidFileSave, pod.uuid, { mode: 0o644 });
   fs.closeSync(fs.openSync(store.layout.prepareLock, 'a'));
   const prepareLock = await FileLock.key(store.layout.locksDir, 'prepareLock', false);
@@ -164,7 +164,8 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
       if (uidRange) shiftOwners(path.join(appDir, 'rootfs'), uidRange);
       await store.touch(r.key);
     }
-    writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
+    if (opts.durable) writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
+    else writeFileAtomic(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
     if (overlay) fs.writeFileSync(path.join(p, 'overlay-prepared'), '', { mode: 0o640 });
     // A prepared pod must survive a crash until run-prepared; a pod run at once dies with the
     // machine anyway, and syncfs would wait for every dirty page of the filesystem.

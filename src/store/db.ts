@@ -13,7 +13,7 @@
  * that nothing unrelated runs inside someone's transaction. Code running inside `transaction(fn)` (the
  * `tx` handle, or the outer handle called from within `fn`) joins that transaction.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as Sqlite3 from 'sqlite3';
@@ -88,7 +88,16 @@ interface TxState {
   active: boolean;
 }
 
-const txContext = new AsyncLocalStorage<TxState>();
+/**
+ * Created by the first transaction: loading async_hooks and turning on its promise tracking costs a
+ * few ms, which read-only commands (`rkt run` of a stored image) need not pay.
+ */
+let txContext: AsyncLocalStorage<TxState> | undefined;
+function txContextStore(): AsyncLocalStorage<TxState> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  txContext ??= new (require('node:async_hooks') as typeof import('node:async_hooks')).AsyncLocalStorage<TxState>();
+  return txContext;
+}
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -310,7 +319,7 @@ export class StoreDb {
   /** The transaction this call runs in, if any (own handle, or the async context of a callback). */
   private activeTx(): TxState | undefined {
     if (this.tx?.active) return this.tx;
-    const ctx = txContext.getStore();
+    const ctx = txContext?.getStore();
     if (ctx && ctx.active && ctx.conn === this.conn) return ctx;
     return undefined;
   }
@@ -347,7 +356,7 @@ export class StoreDb {
       const tx = new StoreDb(this.conn, state);
       let result: T;
       try {
-        result = await txContext.run(state, () => fn(tx));
+        result = await txContextStore().run(state, () => fn(tx));
       } catch (e) {
         state.active = false;
         await this.rawRun('ROLLBACK').catch(() => undefined);
@@ -472,9 +481,20 @@ export class StoreDb {
     }, 'cannot write image info');
   }
 
+  /**
+   * `lastused` only orders `image gc`, so this write does not wait for an fsync of the WAL (every
+   * `rkt run` makes one): a power cut may lose it, never corrupt anything (WAL with
+   * synchronous=NORMAL). Inside a transaction it is part of that transaction, durable with it.
+   */
   touchLastUsed(key: string, when: Date = new Date()): Promise<void> {
+    const inTx = this.activeTx() !== undefined;
     return this.op(async () => {
-      await this.conn.run('UPDATE aciinfo SET lastused = ? WHERE blobkey = ?', [ms(when), key]);
+      if (!inTx) await this.conn.run('PRAGMA synchronous = NORMAL');
+      try {
+        await this.conn.run('UPDATE aciinfo SET lastused = ? WHERE blobkey = ?', [ms(when), key]);
+      } finally {
+        if (!inTx) await this.conn.run('PRAGMA synchronous = FULL');
+      }
     }, 'cannot write image info');
   }
 

@@ -3,7 +3,6 @@
  * cas/tree/<id>/ so pods can mount it. The `rendered` marker is written last and removed first, so
  * a tree without it is never trusted and is simply rebuilt.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
@@ -50,7 +49,7 @@ export async function dependencyList(store: ImageStore, key: string): Promise<De
 }
 
 export function treeStoreId(keys: string[]): string {
-  const h = crypto.createHash('sha512').update(keys.join(',')).digest('hex');
+  const h = native.sha512Hex(keys.join(','));
   return `deps-sha512-${h.slice(0, 64)}`;
 }
 

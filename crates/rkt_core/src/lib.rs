@@ -8,6 +8,7 @@ pub mod copytree;
 pub mod detect;
 pub mod error;
 pub mod handoff;
+pub mod ids;
 pub mod layer_squash;
 pub mod lock;
 pub mod mount;
