@@ -54,6 +54,9 @@ export declare function mountOverlay(lower: Array<string>, upper: string, work: 
 /** Tries a scratch overlay mount under `dir`. */
 export declare function overlaySupported(dir: string): boolean
 
+/** A random version 4 UUID (pod ids). */
+export declare function randomUuid(): string
+
 export interface RenderImageInput {
   blobPath: string
   key: string
@@ -68,6 +71,9 @@ export interface RenderStats {
 
 /** Renders images (dependency-list order, top image first) into `dest` (rootfs/ + manifest). */
 export declare function renderTree(images: Array<RenderImageInput>, dest: string): Promise<RenderStats>
+
+/** All 128 hex digits of the SHA-512 of a string's UTF-8 bytes (tree store ids). */
+export declare function sha512Hex(data: string): string
 
 /** Squashes Docker/OCI layers (bottom first) under `manifest` into one ACI temp file in `tmpDir`. */
 export declare function squashLayers(layers: Array<LayerInput>, manifest: Buffer, tmpDir: string): Promise<SquashResult>
