@@ -6,8 +6,9 @@
 // Two start-up costs of clipanion are patched out of the bundle (clipanion is pinned to 3.2.1, and a
 // patch that no longer matches fails the build): at load it requires `tty` (and with it `net` and
 // `stream`) to compute a colour depth rkt never uses (main.ts forces depth 1), and it reads
-// `process.stdin`, which builds a stream (a TTY or a socket) that only `rkt trust` and the key
-// review of a fetch need; those read it through BaseCommand.stdin instead.
+// `process.stdin`, `process.stdout` and `process.stderr`, each of which builds a stream (a TTY, a
+// socket, or a file stream, loading Node's stream modules) that a command may never write to: the
+// context keeps them as getters (the stdin a command needs comes from BaseCommand.stdin).
 //
 // sqlite3's JavaScript is bundled too, with its loader replaced: it finds its compiled module
 // through the `bindings` package, which stats a dozen candidate paths (and works out the package
@@ -32,8 +33,28 @@ const PATCHES = [
   },
   {
     file: /clipanion[\\/]lib[\\/]advanced[\\/]Cli\.js$/,
-    from: '    stdin: process.stdin,\n',
-    to: '',
+    from: '    stdin: process.stdin,\n    stdout: process.stdout,\n    stderr: process.stderr,\n',
+    to: '    get stdout() { return process.stdout; },\n    get stderr() { return process.stderr; },\n',
+  },
+  // both of its context merges, which would call those getters (and ours, main.ts) right away
+  ...[0, 1].map(() => ({
+    file: /clipanion[\\/]lib[\\/]advanced[\\/]Cli\.js$/,
+    from: '        const context = {\n            ...Cli.defaultContext,\n            ...userContext,\n        };',
+    to: '        const context = lazyMerge(Cli.defaultContext, userContext);',
+  })),
+  {
+    file: /clipanion[\\/]lib[\\/]advanced[\\/]Cli\.js$/,
+    from: "var platform = require('../platform');\n",
+    to:
+      "var platform = require('../platform');\n" +
+      '// rkt: { ...a, ...b } with getters kept as getters (scripts/bundle.js)\n' +
+      'function lazyMerge(a, b) {\n' +
+      '    const out = {};\n' +
+      '    for (const src of [a, b || {}])\n' +
+      '        for (const k of Object.keys(src))\n' +
+      '            Object.defineProperty(out, k, { ...Object.getOwnPropertyDescriptor(src, k), enumerable: true, configurable: true });\n' +
+      '    return out;\n' +
+      '}\n',
   },
   {
     file: /clipanion[\\/]lib[\\/]advanced[\\/]Cli\.js$/,
@@ -63,7 +84,7 @@ const patchClipanion = {
       let text = fs.readFileSync(args.path, 'utf8');
       for (const p of patches) {
         if (!text.includes(p.from)) throw new Error(`bundle: clipanion changed, cannot patch ${args.path}: ${JSON.stringify(p.from)}`);
-        text = text.replace(p.from, p.to);
+        text = text.replace(p.from, p.to); // the first occurrence; a patch listed twice takes two
       }
       return { contents: text, loader: 'js' };
     });
@@ -81,6 +102,15 @@ esbuild
     external: ['openpgp', 'undici', '*.node', 'sqlite3/package.json'],
     plugins: [patchClipanion, loadSqlite3Directly],
     logLevel: 'warning',
+    charset: 'ascii',
+    minifyWhitespace: true,
+    minifySyntax: true,
+  })
+  .then(() => {
+    // bin/rkt reads the bundle as latin1, which is only the same text when it is ASCII
+    const out = fs.readFileSync(path.join(root, 'dist/rkt.js'));
+    const at = out.findIndex((b) => b > 0x7f);
+    if (at !== -1) throw new Error(`dist/rkt.js has a non-ASCII byte at ${at}`);
   })
   .catch((e) => {
     process.stderr.write(`bundle: ${e.message}\n`);

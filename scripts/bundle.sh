@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 node scripts/bundle.js
 rm -rf dist/rkt.js.cache dist/parser-cache
-node bin/rkt help >/dev/null
+node bin/rkt help >/dev/null # the first code cache (each command adds its own functions when it first runs)

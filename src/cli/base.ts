@@ -101,8 +101,9 @@ export abstract class BaseCommand extends Command {
     const log = createLogger({
       prefix: this.commandName,
       debug: this.debug,
-      stderr: this.context.stderr,
-      stdout: this.context.stdout,
+      // sinks that reach for the streams only when a line is written (main.ts commandContext)
+      stderr: { write: (s: string) => this.context.stderr.write(s) },
+      stdout: { write: (s: string) => this.context.stdout.write(s) },
     });
     let config: RktConfig | undefined;
     let dataDir: string | undefined;

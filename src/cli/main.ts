@@ -13,6 +13,7 @@ import { NO_POSITIONAL, buildCommandTree, normalizeArgv, type NormalizedArgv } f
 import { BaseCommand, GLOBAL_FLAGS_HELP } from './base';
 import { commandPaths, loadAllCommands, loadCommand } from './registry';
 import { rktVersion } from './version';
+import { mark } from '../util/timing';
 import { useParserCache, type ParserCacheOptions } from './parser-cache';
 
 export const EXIT_ERROR = 254;
@@ -84,15 +85,52 @@ function isInterspersed(cls: CommandClass | undefined): boolean {
  * Run the CLI in-process. `argv` excludes the node and script paths. Output goes to the given
  * streams (default: the process's). Resolves to the exit code; never calls process.exit.
  */
+/**
+ * The context commands get: the caller's streams, else the process's, each created on first use
+ * (a getter): Node builds process.stdout and friends lazily, loading its stream modules and, for a
+ * TTY or pipe, tty or net, which costs a command that never prints (`rkt run`) a few ms. The
+ * bundle's clipanion keeps these getters when it merges contexts (scripts/bundle.js); stdin is
+ * left out for BaseCommand.stdin.
+ */
+function commandContext(given: Partial<BaseContext>): BaseContext {
+  const ctx: Record<string, unknown> = { env: given.env ?? process.env, colorDepth: 1 };
+  if (given.stdin) ctx.stdin = given.stdin;
+  for (const name of ['stdout', 'stderr'] as const) {
+    let stream = given[name];
+    Object.defineProperty(ctx, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => (stream ??= processStream(name)),
+    });
+  }
+  return ctx as unknown as BaseContext;
+}
+
+let epipeHandled = false;
+
+function processStream(name: 'stdout' | 'stderr'): NodeJS.WriteStream {
+  const s = process[name];
+  if (name === 'stdout' && !epipeHandled) {
+    epipeHandled = true;
+    // `rkt … | head`: a closed stdout ends the program quietly, as SIGPIPE does for Go's rkt
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+  return s;
+}
+
 export interface RunCliOptions {
   /** where clipanion's compiled parser is kept between runs (bin/rkt passes one for the bundle) */
   parserCache?: ParserCacheOptions;
+  /** told which command runs, before it runs (bin/rkt's code cache keeps each command's functions) */
+  onCommand?: (name: string) => void;
 }
 
 export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseContext> = {}, opts: RunCliOptions = {}): Promise<number> {
-  // Built here rather than spread from clipanion's default context, so that stdin is only created
-  // by a command that reads it (BaseCommand.stdin).
-  const ctx = { env: process.env, stdout: process.stdout, stderr: process.stderr, ...context, colorDepth: 1 } as BaseContext;
+  mark('cli');
+  const ctx = commandContext(context);
   const tree = buildCommandTree(commandPaths());
   const norm: NormalizedArgv = normalizeArgv(argv, tree);
   // Help needs every class; a command run needs only its own.
@@ -135,6 +173,7 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
     return EXIT_MISSING_COMMAND;
   }
 
+  opts.onCommand?.(norm.path.join(' '));
   const cli = buildCli([cls]);
   useParserCache(cli, [cls.paths ?? []], opts.parserCache);
   let command;
@@ -144,7 +183,9 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
     return fail(describeParseError(e), e instanceof RktError ? e.exitCode : EXIT_ERROR);
   }
   try {
+    mark('parse');
     command = cli.process(norm.argv as string[], ctx);
+    mark('parsed');
   } catch (e) {
     // `rkt run --pod-manifest=F` has no IMAGE: clipanion cannot have an optional positional before
     // the proxy that holds the per-app grammar, so the missing image is marked and the command decides.
@@ -166,10 +207,5 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
 
 /** bin/rkt entry: run with process.argv and set the exit code. */
 export async function main(argv: ReadonlyArray<string> = process.argv.slice(2), opts: RunCliOptions = {}): Promise<void> {
-  // `rkt … | head`: a closed stdout ends the program quietly, as SIGPIPE does for Go's rkt
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
   process.exitCode = await runCli(argv, {}, opts);
 }

@@ -4,6 +4,7 @@ import { PodCommand } from './pod-flags';
 import { GoBool } from './options';
 import { RktError } from '../errors';
 import { runOptionsFrom } from './run-flags';
+import { mark } from '../util/timing';
 
 export class RunCommand extends PodCommand {
   static paths = [['run']];
@@ -39,12 +40,15 @@ export class RunCommand extends PodCommand {
     const g = this.globals();
     const runOpts = await runOptionsFrom(this, g); // flag errors before any pod exists
     const { execStage1, writeNameResolution } = await import('../pod/run');
+    mark('modules');
     const opts = await this.prepareOptions();
+    mark('options');
     opts.uuidFileSave = this.uuidFileSave;
     if (this.interactive && opts.apps.length > 1) throw new RktError('EUSAGE', 'interactive option only supports one image');
     const { preparePod } = await import('../pod/prepare');
     const { ImageStore } = await import('../store/image-store');
     const store = await ImageStore.open(this.globals().dataDir);
+    mark('store');
     try {
       const { pod } = await preparePod(store, opts);
       writeNameResolution(pod.path, runOpts);

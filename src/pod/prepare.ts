@@ -18,6 +18,7 @@ import { NewPod, PodDirs } from './pods';
 import type { AppArgs } from './run-args';
 import { checkUserNamespaces, newUidRange, shiftOwners, writeUidRange } from './userns';
 import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
+import { mark } from '../util/timing';
 
 export interface PrepareOptions {
   apps: AppArgs[];
@@ -119,6 +120,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     manifest = buildPodManifest(apps, opts.env, opts.volumes);
     resolved = apps;
   }
+  mark('images');
   checkVolumeSources(manifest);
   if (opts.privateUsers) checkUserNamespaces();
   // The tree store is shared by every pod: only a copy can take the pod's owners.
@@ -136,14 +138,17 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     fs.writeFileSync(path.join(p, 'pod-created'), '', { mode: 0o640 });
     if (uidRange) writeUidRange(p, uidRange);
     // stage1
+    mark('pod');
     const s1 = await trees.render(stage1Key);
     if (!(await trees.check(s1.id)).ok) await trees.render(stage1Key, true);
+    mark('stage1-tree');
     fs.writeFileSync(path.join(p, 'stage1TreeStoreID'), s1.id, { mode: 0o640 });
     mkdirp(path.join(p, 'stage1'));
     fs.copyFileSync(path.join(trees.path(s1.id), 'manifest'), path.join(p, 'stage1', 'manifest'));
     const stage1Rootfs = path.join(p, 'stage1', 'rootfs');
     await materialize(trees.path(s1.id) + '/rootfs', stage1Rootfs, overlay ? { upper: path.join(p, 'overlay', s1.id, 'upper'), work: path.join(p, 'overlay', s1.id, 'work') } : undefined);
     // apps
+    mark('stage1-mounted');
     for (let i = 0; i < resolved.length; i++) {
       const r = resolved[i];
       const appName = manifest.apps[i].name;
