@@ -92,6 +92,9 @@ export declare function syncfs(path: string): Promise<void>
 /** rkt's tree-store hash of a rendered tree (`sha512-` + 64 hex). */
 export declare function treeHash(dir: string): Promise<string>
 
+/** The tree's lstat signature (rkt_core::treestat), synchronously: meant for small trees (stage1's). */
+export declare function treeStatSignature(dir: string): string
+
 /** Non-blocking flock: false when someone else holds a conflicting lock. */
 export declare function tryFlock(fd: number, exclusive: boolean): boolean
 

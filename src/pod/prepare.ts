@@ -140,7 +140,11 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     // stage1
     mark('pod');
     const s1 = await trees.render(stage1Key);
-    if (!(await trees.check(s1.id)).ok) await trees.render(stage1Key, true);
+    const s1check = await trees.checkQuick(s1.id);
+    if (!s1check.ok) {
+      opts.warn(`warning: tree cache is in a bad state: ${s1check.reason}. Rebuilding...`);
+      await trees.render(stage1Key, true);
+    }
     mark('stage1-tree');
     fs.writeFileSync(path.join(p, 'stage1TreeStoreID'), s1.id, { mode: 0o640 });
     mkdirp(path.join(p, 'stage1'));

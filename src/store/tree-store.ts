@@ -18,6 +18,8 @@ export interface DepEntry {
 }
 
 const MARKER = 'rendered';
+/** the lstat signature recorded by checkQuick (skipped by the tree hash, treehash.rs) */
+const STAT_FILE = 'stat';
 
 /**
  * appc acirenderer's createDepList: walk the list, inserting each element's dependencies right
@@ -127,6 +129,34 @@ export class TreeStore {
     const actual = await native.treeHash(dir);
     if (actual !== recorded) return { ok: false, reason: `wrong tree hash: ${actual}, expected: ${recorded}` };
     return { ok: true };
+  }
+
+  /**
+   * check(), short-cut while the tree's lstat signature (treestat.rs) is the one recorded after its
+   * last passing check: no file has been written, replaced or chmod'ed since, so its hash is the
+   * same. For small trees checked on every pod (stage1's).
+   */
+  async checkQuick(id: string): Promise<{ ok: boolean; reason?: string }> {
+    const dir = this.path(id);
+    const statFile = path.join(dir, STAT_FILE);
+    let sig: string | undefined;
+    try {
+      sig = native.treeStatSignature(dir);
+      if (this.isRendered(id) && fs.readFileSync(statFile, 'utf8') === sig) return { ok: true };
+    } catch {
+      /* no signature yet, or an unreadable tree: the full check decides */
+    }
+    const r = await this.check(id);
+    if (r.ok && sig !== undefined) {
+      try {
+        const tmp = `${statFile}.${process.pid}`;
+        fs.writeFileSync(tmp, sig);
+        fs.renameSync(tmp, statFile);
+      } catch {
+        /* a read-only store: the full check again next time */
+      }
+    }
+    return r;
   }
 
   async remove(id: string): Promise<void> {

@@ -15,6 +15,7 @@ pub mod mount;
 pub mod render;
 pub mod sync;
 pub mod treehash;
+pub mod treestat;
 
 mod digest;
 mod pathutil;

@@ -19,7 +19,7 @@ use crate::error::{CoreError, Result};
 use crate::tar_stream::Kind;
 
 /// Files the tree store keeps next to `rootfs/`, not part of the image.
-const SKIP_TOP: [&str; 4] = ["manifest", "hash", "rendered", "image"];
+const SKIP_TOP: [&str; 5] = ["manifest", "hash", "rendered", "image", "stat"];
 
 #[derive(Serialize)]
 struct Header<'a> {
