@@ -124,8 +124,6 @@ function processStream(name: 'stdout' | 'stderr'): NodeJS.WriteStream {
 export interface RunCliOptions {
   /** where clipanion's compiled parser is kept between runs (bin/rkt passes one for the bundle) */
   parserCache?: ParserCacheOptions;
-  /** told which command runs, before it runs (bin/rkt's code cache keeps each command's functions) */
-  onCommand?: (name: string) => void;
 }
 
 export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseContext> = {}, opts: RunCliOptions = {}): Promise<number> {
@@ -173,7 +171,6 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
     return EXIT_MISSING_COMMAND;
   }
 
-  opts.onCommand?.(norm.path.join(' '));
   const cli = buildCli([cls]);
   useParserCache(cli, [cls.paths ?? []], opts.parserCache);
   let command;
