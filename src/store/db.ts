@@ -142,6 +142,11 @@ class Connection {
     );
   }
 
+  /** Several statements in one round trip to the sqlite3 thread, no parameters, no rows. */
+  exec(sql: string): Promise<void> {
+    return this.retryBusy(() => new Promise((resolve, reject) => this.db.exec(sql, (err: Error | null) => (err ? reject(err) : resolve()))));
+  }
+
   all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return this.retryBusy(
       () =>
@@ -258,8 +263,8 @@ export class StoreDb {
     const store = new StoreDb(conn);
     try {
       db.configure('busyTimeout', busyTimeoutMs);
-      await conn.get('PRAGMA journal_mode = WAL');
-      await conn.run('PRAGMA synchronous = FULL');
+      // one round trip: a store is opened by every command
+      await conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
       await store.migrate(migrations);
     } catch (e) {
       await store.close().catch(() => undefined);
@@ -286,8 +291,14 @@ export class StoreDb {
     const target = migrations.length;
     const tooNew = (v: number): RktError =>
       new RktError('ESTORE', `database schema version ${v} is newer than this rkt supports (${target})`);
-    // fast path, no write lock: already current
-    const seen = await this.readVersion();
+    // fast path, one statement and no write lock: already current (no table yet reads as 0)
+    const seen = await this.conn.get<{ version: number | null }>('SELECT max(version) AS version FROM version').then(
+      (r) => r?.version ?? 0,
+      (e: unknown) => {
+        if (/no such table/.test((e as Error)?.message ?? '')) return 0;
+        throw e;
+      },
+    );
     if (seen === target) return;
     if (seen > target) throw tooNew(seen);
     await this.transaction(async () => {
