@@ -77,6 +77,9 @@ export declare function mountOverlay(lower: Array<string>, upper: string, work: 
 /** Tries a scratch overlay mount under `dir`. */
 export declare function overlaySupported(dir: string): boolean
 
+/** A random version 4 UUID (pod ids). */
+export declare function randomUuid(): string
+
 export interface RenderImageInput {
   blobPath: string
   key: string
@@ -95,6 +98,9 @@ export interface RenderStats {
 
 /** Renders images (dependency-list order, top image first) into `dest` (rootfs/ + manifest). */
 export declare function renderTree(images: Array<RenderImageInput>, dest: string): Promise<RenderStats>
+
+/** All 128 hex digits of the SHA-512 of a string's UTF-8 bytes (tree store ids). */
+export declare function sha512Hex(data: string): string
 
 /** Squashes Docker/OCI layers (bottom first) under `manifest` into one ACI temp file in `tmpDir`. */
 export declare function squashLayers(layers: Array<LayerInput>, manifest: Buffer, tmpDir: string): Promise<SquashResult>
@@ -119,6 +125,9 @@ export declare function syncfs(path: string): Promise<void>
 
 /** rkt's tree-store hash of a rendered tree (`sha512-` + 64 hex). */
 export declare function treeHash(dir: string): Promise<string>
+
+/** The tree's lstat signature (rkt_core::treestat), synchronously: meant for small trees (stage1's). */
+export declare function treeStatSignature(dir: string): string
 
 /** Non-blocking flock: false when someone else holds a conflicting lock. */
 export declare function tryFlock(fd: number, exclusive: boolean): boolean

@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
-# Bundles the compiled CLI (dist/src) into dist/rkt.js, which bin/rkt prefers while it is newer than
-# dist/src. Native modules and the big libraries only some commands load stay outside.
+# Bundles the compiled CLI (dist/src) into dist/rkt.js (scripts/bundle.js says how), then runs it
+# once so that a first V8 code cache (dist/rkt.js.<command>.cache, see bin/rkt) is written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx esbuild dist/src/cli/main.js --bundle --platform=node --format=cjs --target=node20 \
-  --outfile=dist/rkt.js --external:sqlite3 --external:openpgp --external:undici --external:'*.node' \
-  --log-level=warning
-# a first run writes the V8 code cache (dist/rkt.js.cache)
-rm -f dist/rkt.js.cache
-node bin/rkt help >/dev/null
+node scripts/bundle.js
+rm -rf dist/rkt.js.*cache dist/parser-cache
+node bin/rkt version >/dev/null # a first code cache (each command writes its own when it first succeeds)

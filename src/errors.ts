@@ -50,7 +50,7 @@ export function describeError(e: unknown, debug = false): string {
         c = (c as { cause?: unknown }).cause;
       }
     }
-    return msg.replace(/\n(?!  └─)/g, ' ');
+    return msg.replace(/\n(?!  \u2514\u2500)/g, ' ');
   }
   return String(e);
 }

@@ -88,6 +88,9 @@ interface Addon {
   overlaySupported(dir: string): boolean;
   execStage1(path: string, argv: string[], env: string[], cwd: string, keepFds: number[]): void;
   coreVersion(): string;
+  sha512Hex(data: string): string;
+  treeStatSignature(dir: string): string;
+  randomUuid(): string;
   squashLayers(layers: LayerInput[], manifest: Buffer, tmpDir: string): Promise<SquashResult>;
 }
 
@@ -184,6 +187,12 @@ export const native = {
   /** Never returns on success: this process becomes stage1. */
   execStage1: (path: string, argv: string[], env: string[], cwd: string, keepFds: number[]) => callSync((a) => a.execStage1(path, argv, env, cwd, keepFds)),
   coreVersion: () => callSync((a) => a.coreVersion()),
+  /** What lstat says of every entry of a tree, hashed (synchronous: small trees only). */
+  treeStatSignature: (dir: string) => callSync((a) => a.treeStatSignature(dir)),
+  /** All 128 hex digits of the SHA-512 of the string's UTF-8 bytes. */
+  sha512Hex: (data: string) => callSync((a) => a.sha512Hex(data)),
+  /** A random version 4 UUID. */
+  randomUuid: () => callSync((a) => a.randomUuid()),
   /** Docker/OCI layers (bottom first) squashed into one ACI temp file (see rkt_core::layer_squash). */
   squashLayers: (layers: LayerInput[], manifest: Buffer, tmpDir: string) => call((a) => a.squashLayers(layers, manifest, tmpDir)),
 };

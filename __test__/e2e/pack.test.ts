@@ -43,5 +43,21 @@ describe('npm pack + npm install -g (offline)', () => {
     assert.equal(f.status, 0, f.stderr);
     const l = spawnSync(rkt, [`--dir=${dir}`, 'image', 'list', '--no-legend'], { cwd: '/', encoding: 'utf8' });
     assert.match(l.stdout, /example\.com\/packed:1/);
+
+    // Start-up caches (bin/rkt, src/cli/parser-cache.ts) live in the installed dist/: a command that
+    // succeeded leaves its code cache and parser; one that failed leaves no code cache (its run may
+    // have compiled only its error path); one whose cache is stale rewrites it.
+    const dist = path.join(prefix, 'lib', 'node_modules', JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).name, 'dist');
+    assert.ok(fs.existsSync(path.join(dist, 'rkt.js.image-list.cache')), 'code cache of image list');
+    assert.ok(fs.existsSync(path.join(dist, 'parser-cache', 'image-list.parser')), 'parser cache of image list');
+    const bad = spawnSync(rkt, [`--dir=${dir}`, 'cat-manifest', 'no-such-pod'], { cwd: '/', encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.ok(!fs.existsSync(path.join(dist, 'rkt.js.cat-manifest.cache')), 'no code cache after a failure');
+    assert.ok(fs.readdirSync(dist).every((n) => !/\.cache\.\d+$/.test(n)), 'no temp file left');
+    const cache = path.join(dist, 'rkt.js.image-list.cache');
+    fs.writeFileSync(cache, Buffer.from('not a V8 code cache'));
+    const again = spawnSync(rkt, [`--dir=${dir}`, 'image', 'list', '--no-legend'], { cwd: '/', encoding: 'utf8' });
+    assert.match(again.stdout, /example\.com\/packed:1/, 'a broken cache is only slower');
+    assert.ok(fs.statSync(cache).size > 1000, 'and is rewritten');
   });
 });

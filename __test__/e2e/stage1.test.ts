@@ -37,6 +37,44 @@ describe('stage1 selection', () => {
     assert.match(second.stdout, /ran/);
   });
 
+  it("checks stage1's tree before every pod: by its lstat signature while untouched, rebuilt after any change", () => {
+    const first = run([]);
+    assert.equal(first.code, 0, first.stderr);
+    const podDir = (uuid: string) => ['run', 'exited-garbage', 'garbage'].map((d) => ctx.path('data', 'pods', d, uuid)).find((p) => fs.existsSync(p));
+    const lastTree = (): string => {
+      const uuid = ctx.ok(['list', '--no-legend', '--full']).split('\n').filter(Boolean).pop()!.split('\t')[0];
+      const dir = podDir(uuid);
+      assert.ok(dir, `pod ${uuid} on disk`);
+      return ctx.path('data', 'cas', 'tree', fs.readFileSync(path.join(dir, 'stage1TreeStoreID'), 'utf8'));
+    };
+    const tree = lastTree();
+    const sig = fs.readFileSync(path.join(tree, 'stat'), 'utf8');
+    assert.match(sig, /^statsig-[0-9a-f]{64}$/, 'recorded after the full check passed');
+
+    const quiet = run([]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.doesNotMatch(quiet.stderr, /bad state/);
+    assert.equal(fs.readFileSync(path.join(tree, 'stat'), 'utf8'), sig, 'an untouched tree keeps its signature');
+
+    // a byte appended to the stage1 binary (what an editor or a bad copy would do)
+    const init = path.join(tree, 'rootfs', 'init');
+    const good = fs.readFileSync(init);
+    fs.appendFileSync(init, Buffer.from([0]));
+    const rebuilt = run([]);
+    assert.equal(rebuilt.code, 0, rebuilt.stderr);
+    assert.match(rebuilt.stderr, /warning: tree cache is in a bad state: wrong tree hash: .*\. Rebuilding\.\.\./);
+    assert.match(rebuilt.stdout, /ran/);
+    assert.deepEqual(fs.readFileSync(init), good, 'the binary rendered again from the image');
+
+    // a mode change alone, same content
+    fs.chmodSync(path.join(tree, 'rootfs', 'init'), 0o700);
+    const again = run([]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /bad state/);
+    assert.notEqual(fs.statSync(init).mode & 0o777, 0o700);
+    ctx.ok(['gc', '--grace-period=0s']);
+  });
+
   it('takes --stage1-path, --stage1-name, --stage1-hash and --stage1-from-dir', () => {
     const copy = ctx.path('s1', 'my-stage1.aci');
     fs.mkdirSync(path.dirname(copy), { recursive: true });

@@ -132,3 +132,31 @@ describe('flock', () => {
     assert.equal(spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).stdout, 'true');
   });
 });
+
+describe('sha512Hex and randomUuid (libcrypto taken from the Node process)', () => {
+  it('hashes as Node does, for empty, short, multi-byte and large inputs', () => {
+    const { createHash } = require('node:crypto') as typeof import('node:crypto');
+    for (const s of ['', 'abc', 'sha512-a,sha512-b', 'é✓😀', 'x'.repeat(1 << 20)]) {
+      assert.equal(native.sha512Hex(s), createHash('sha512').update(s, 'utf8').digest('hex'));
+    }
+  });
+
+  it('hashFile of a multi-chunk file agrees with Node', async () => {
+    const { createHash } = require('node:crypto') as typeof import('node:crypto');
+    const f = path.join(tmp, 'hash-me');
+    const data = Buffer.alloc(3 * 256 * 1024 + 17);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
+    fs.writeFileSync(f, data);
+    assert.equal(await native.hashFile(f), createHash('sha512').update(data).digest('hex'));
+  });
+
+  it('makes distinct version 4 UUIDs', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 500; i++) {
+      const u = native.randomUuid();
+      assert.match(u, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      seen.add(u);
+    }
+    assert.equal(seen.size, 500);
+  });
+});

@@ -20,8 +20,32 @@ ours=$(median_ms "$RUNS" "bash $work/gc.sh" "$RKT run example.com/bench-busybox:
 nspawn=$(median_ms "$RUNS" "" "systemd-nspawn -q --register=no --keep-unit -D $work/bb/rootfs /bin/true")
 during=$(mounts_under "$work" | wc -l)
 
+# Where a run's time goes: RKT_TIMING=1 marks (src/util/timing.ts), medians of 9 runs, in ms since
+# the process started; stage1 and the app come after "exec".
+phases=$(for _ in $(seq 9); do
+  bash "$work/gc.sh"
+  RKT_TIMING=1 $RKT run example.com/bench-busybox:1.0 2>&1 >/dev/null | grep '^timing: '
+done | node -e '
+  const m = new Map();
+  for (const l of require("fs").readFileSync(0, "utf8").trim().split("\n")) {
+    const [, k, v] = l.split(" ");
+    if (!m.has(k)) m.set(k, []);
+    m.get(k).push(+v);
+  }
+  let prev = 0;
+  const out = [];
+  for (const [k, a] of m) {
+    a.sort((x, y) => x - y);
+    const med = a[a.length >> 1];
+    out.push(`${k} ${med.toFixed(1)} (+${(med - prev).toFixed(1)})`);
+    prev = med;
+  }
+  console.log(out.join(", "));')
+
 echo "rkt run of /bin/true (busybox image, cached), median of $RUNS runs"
 printf '  %-28s %8s ms\n' "node -e 0" "$node" "rkt run" "$ours" "systemd-nspawn" "$nspawn"
 printf '  %-28s %8sx\n' "rkt run / node -e 0" "$(ratio "$ours" "$node")" "rkt run / systemd-nspawn" "$(ratio "$ours" "$nspawn")"
 printf '  %-28s %8s ms  (target < 25 ms)\n' "our own work (rkt - node)" "$(sub "$ours" "$node")"
 printf '  %-28s %8s     (overlays of the last exited pod, until gc)\n' "host mounts under the dir" "$during"
+echo "  start-up phases, ms since the process started (median of 9):"
+echo "$phases" | fold -s -w 96 | sed 's/^/    /'

@@ -101,8 +101,9 @@ export abstract class BaseCommand extends Command {
     const log = createLogger({
       prefix: this.commandName,
       debug: this.debug,
-      stderr: this.context.stderr,
-      stdout: this.context.stdout,
+      // sinks that reach for the streams only when a line is written (main.ts commandContext)
+      stderr: { write: (s: string) => this.context.stderr.write(s) },
+      stdout: { write: (s: string) => this.context.stdout.write(s) },
     });
     let config: RktConfig | undefined;
     let dataDir: string | undefined;
@@ -135,9 +136,18 @@ export abstract class BaseCommand extends Command {
       trustKeysFromHttps: g.trustKeysFromHttps,
       logger: g.log.withPrefix('image'),
       stderr: this.context.stderr as NodeJS.WriteStream,
-      stdin: this.context.stdin,
+      // undefined unless a caller gave one: the session falls back to process.stdin when it asks
+      stdin: this.context.stdin as NodeJS.ReadableStream | undefined,
       stdout: this.context.stdout,
     };
+  }
+
+  /**
+   * The command's stdin: the context's when a caller gave one, else the process's, created only
+   * now (the bundle's clipanion leaves it out of its default context: building it costs start-up).
+   */
+  get stdin(): NodeJS.ReadableStream & { isTTY?: boolean } {
+    return (this.context.stdin as NodeJS.ReadableStream | undefined) ?? process.stdin;
   }
 
   /** Fail with `cannot run as unprivileged user` unless running as root. */

@@ -13,6 +13,8 @@ import { NO_POSITIONAL, buildCommandTree, normalizeArgv, type NormalizedArgv } f
 import { BaseCommand, GLOBAL_FLAGS_HELP } from './base';
 import { commandPaths, loadAllCommands, loadCommand } from './registry';
 import { rktVersion } from './version';
+import { mark } from '../util/timing';
+import { useParserCache, type ParserCacheOptions } from './parser-cache';
 
 export const EXIT_ERROR = 254;
 export const EXIT_MISSING_COMMAND = 2;
@@ -83,8 +85,50 @@ function isInterspersed(cls: CommandClass | undefined): boolean {
  * Run the CLI in-process. `argv` excludes the node and script paths. Output goes to the given
  * streams (default: the process's). Resolves to the exit code; never calls process.exit.
  */
-export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseContext> = {}): Promise<number> {
-  const ctx: BaseContext = { ...Cli.defaultContext, ...context, colorDepth: 1 };
+/**
+ * The context commands get: the caller's streams, else the process's, each created on first use
+ * (a getter): Node builds process.stdout and friends lazily, loading its stream modules and, for a
+ * TTY or pipe, tty or net, which costs a command that never prints (`rkt run`) a few ms. The
+ * bundle's clipanion keeps these getters when it merges contexts (scripts/bundle.js); stdin is
+ * left out for BaseCommand.stdin.
+ */
+function commandContext(given: Partial<BaseContext>): BaseContext {
+  const ctx: Record<string, unknown> = { env: given.env ?? process.env, colorDepth: 1 };
+  if (given.stdin) ctx.stdin = given.stdin;
+  for (const name of ['stdout', 'stderr'] as const) {
+    let stream = given[name];
+    Object.defineProperty(ctx, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => (stream ??= processStream(name)),
+    });
+  }
+  return ctx as unknown as BaseContext;
+}
+
+let epipeHandled = false;
+
+function processStream(name: 'stdout' | 'stderr'): NodeJS.WriteStream {
+  const s = process[name];
+  if (name === 'stdout' && !epipeHandled) {
+    epipeHandled = true;
+    // `rkt … | head`: a closed stdout ends the program quietly, as SIGPIPE does for Go's rkt
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+  return s;
+}
+
+export interface RunCliOptions {
+  /** where clipanion's compiled parser is kept between runs (bin/rkt passes one for the bundle) */
+  parserCache?: ParserCacheOptions;
+}
+
+export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseContext> = {}, opts: RunCliOptions = {}): Promise<number> {
+  mark('cli');
+  const ctx = commandContext(context);
   const tree = buildCommandTree(commandPaths());
   const norm: NormalizedArgv = normalizeArgv(argv, tree);
   // Help needs every class; a command run needs only its own.
@@ -128,6 +172,7 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
   }
 
   const cli = buildCli([cls]);
+  useParserCache(cli, [cls.paths ?? []], opts.parserCache);
   let command;
   try {
     (cls as { checkArgv?: (rest: ReadonlyArray<string>) => void }).checkArgv?.(norm.rest);
@@ -135,7 +180,9 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
     return fail(describeParseError(e), e instanceof RktError ? e.exitCode : EXIT_ERROR);
   }
   try {
+    mark('parse');
     command = cli.process(norm.argv as string[], ctx);
+    mark('parsed');
   } catch (e) {
     // `rkt run --pod-manifest=F` has no IMAGE: clipanion cannot have an optional positional before
     // the proxy that holds the per-app grammar, so the missing image is marked and the command decides.
@@ -156,11 +203,6 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
 }
 
 /** bin/rkt entry: run with process.argv and set the exit code. */
-export async function main(argv: ReadonlyArray<string> = process.argv.slice(2)): Promise<void> {
-  // `rkt … | head`: a closed stdout ends the program quietly, as SIGPIPE does for Go's rkt
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
-  process.exitCode = await runCli(argv);
+export async function main(argv: ReadonlyArray<string> = process.argv.slice(2), opts: RunCliOptions = {}): Promise<void> {
+  process.exitCode = await runCli(argv, {}, opts);
 }

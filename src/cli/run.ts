@@ -3,8 +3,8 @@ import { Option } from 'clipanion';
 import { PodCommand } from './pod-flags';
 import { GoBool } from './options';
 import { RktError } from '../errors';
-import { withImageStore } from './store-session';
 import { runOptionsFrom } from './run-flags';
+import { mark } from '../util/timing';
 
 export class RunCommand extends PodCommand {
   static paths = [['run']];
@@ -40,13 +40,25 @@ export class RunCommand extends PodCommand {
     const g = this.globals();
     const runOpts = await runOptionsFrom(this, g); // flag errors before any pod exists
     const { execStage1, writeNameResolution } = await import('../pod/run');
+    mark('modules');
     const opts = await this.prepareOptions();
+    mark('options');
     opts.uuidFileSave = this.uuidFileSave;
     if (this.interactive && opts.apps.length > 1) throw new RktError('EUSAGE', 'interactive option only supports one image');
     const { preparePod } = await import('../pod/prepare');
-    const pod = await withImageStore(g, async (store) => (await preparePod(store, opts)).pod);
-    writeNameResolution(pod.path, runOpts);
-    pod.markRunning();
-    return execStage1(pod.path, pod.uuid, pod.lock.fdNumber, runOpts);
+    const { ImageStore } = await import('../store/image-store');
+    const store = await ImageStore.open(this.globals().dataDir);
+    mark('store');
+    try {
+      const { pod } = await preparePod(store, opts);
+      writeNameResolution(pod.path, runOpts);
+      pod.markRunning();
+      // The store stays open into the exec, which closes its lock and database fds (O_CLOEXEC):
+      // a WAL database is consistent without a close, and closing first would only checkpoint.
+      return execStage1(pod.path, pod.uuid, pod.lock.fdNumber, runOpts);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
   }
 }

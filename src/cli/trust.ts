@@ -55,7 +55,7 @@ export class TrustCommand extends BaseCommand {
     const { HttpClient } = await import('../fetch/http-client');
     const client = new HttpClient({ insecureTLS: g.insecure.has('tls'), allowHTTP: this.insecureAllowHttp });
     const reviewer = new Reviewer({
-      input: this.context.stdin,
+      input: this.stdin,
       output: this.context.stdout,
       errIsTTY: (this.context.stderr as { isTTY?: boolean }).isTTY === true,
     });

@@ -3,10 +3,10 @@
  * states by rename(2) + fsync, with a flock on the directory meaning "someone is working on it"
  * (preparing, running, deleting). See §2.3 of the reference.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
+import { native } from '../native';
 import { FileLock, fsyncDir } from '../store/locks';
 
 export const POD_STATE_DIRS = ['embryo', 'prepare', 'prepared', 'run', 'exited-garbage', 'garbage'] as const;
@@ -122,17 +122,23 @@ export class NewPod {
     readonly uuid: string,
     private dir: PodStateDir,
     readonly lock: FileLock,
+    private readonly durable = true,
   ) {}
 
-  static async create(dirs: PodDirs): Promise<NewPod> {
+  /**
+   * `durable`: each move between state dirs is fsynced (a pod prepared for later must be found
+   * after a crash). A pod run at once skips that: a crash kills it anyway, and gc collects it from
+   * whichever state dir it is left in.
+   */
+  static async create(dirs: PodDirs, durable = true): Promise<NewPod> {
     dirs.ensure();
-    const uuid = crypto.randomUUID();
+    const uuid = native.randomUuid();
     const embryo = dirs.podPath('embryo', uuid);
     fs.mkdirSync(embryo, { mode: 0o750 });
     const lock = await FileLock.dir(embryo, true);
     fs.renameSync(embryo, dirs.podPath('prepare', uuid));
-    fsyncDir(dirs.stateDir('prepare'));
-    return new NewPod(dirs, uuid, 'prepare', lock);
+    if (durable) fsyncDir(dirs.stateDir('prepare'));
+    return new NewPod(dirs, uuid, 'prepare', lock, durable);
   }
 
   get path(): string {
@@ -158,7 +164,7 @@ export class NewPod {
   private move(to: PodStateDir): void {
     const from = this.path;
     fs.renameSync(from, this.dirs.podPath(to, this.uuid));
-    fsyncDir(this.dirs.stateDir(to));
+    if (this.durable) fsyncDir(this.dirs.stateDir(to));
     this.dir = to;
   }
 }

@@ -9,7 +9,7 @@ import { RktError } from '../errors';
 import { native } from '../native';
 import type { ImageStore } from '../store/image-store';
 import { TreeStore } from '../store/tree-store';
-import { FileLock, writeFileDurable } from '../store/locks';
+import { FileLock, writeFileAtomic, writeFileDurable } from '../store/locks';
 import { fetchImage, type FetchEnvironment, type PullPolicy } from '../fetch/fetch';
 import type { RktConfig } from '../config/types';
 import { selectStage1, type Stage1Flags } from '../stage1/select';
@@ -18,6 +18,7 @@ import { NewPod, PodDirs } from './pods';
 import type { AppArgs } from './run-args';
 import { checkUserNamespaces, newUidRange, shiftOwners, writeUidRange } from './userns';
 import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
+import { mark } from '../util/timing';
 
 export interface PrepareOptions {
   apps: AppArgs[];
@@ -119,6 +120,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     manifest = buildPodManifest(apps, opts.env, opts.volumes);
     resolved = apps;
   }
+  mark('images');
   checkVolumeSources(manifest);
   if (opts.privateUsers) checkUserNamespaces();
   // The tree store is shared by every pod: only a copy can take the pod's owners.
@@ -127,7 +129,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
   const uidRange = opts.privateUsers ? newUidRange() : undefined;
 
   const dirs = new PodDirs(store.layout.podsDir);
-  const pod = await NewPod.create(dirs);
+  const pod = await NewPod.create(dirs, opts.durable === true);
   if (opts.uuidFileSave) fs.writeFileSync(opts.uuidFileSave, pod.uuid, { mode: 0o644 });
   fs.closeSync(fs.openSync(store.layout.prepareLock, 'a'));
   const prepareLock = await FileLock.key(store.layout.locksDir, 'prepareLock', false);
@@ -136,14 +138,21 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     fs.writeFileSync(path.join(p, 'pod-created'), '', { mode: 0o640 });
     if (uidRange) writeUidRange(p, uidRange);
     // stage1
+    mark('pod');
     const s1 = await trees.render(stage1Key);
-    if (!(await trees.check(s1.id)).ok) await trees.render(stage1Key, true);
+    const s1check = await trees.checkQuick(s1.id);
+    if (!s1check.ok) {
+      opts.warn(`warning: tree cache is in a bad state: ${s1check.reason}. Rebuilding...`);
+      await trees.render(stage1Key, true);
+    }
+    mark('stage1-tree');
     fs.writeFileSync(path.join(p, 'stage1TreeStoreID'), s1.id, { mode: 0o640 });
     mkdirp(path.join(p, 'stage1'));
     fs.copyFileSync(path.join(trees.path(s1.id), 'manifest'), path.join(p, 'stage1', 'manifest'));
     const stage1Rootfs = path.join(p, 'stage1', 'rootfs');
     await materialize(trees.path(s1.id) + '/rootfs', stage1Rootfs, overlay ? { upper: path.join(p, 'overlay', s1.id, 'upper'), work: path.join(p, 'overlay', s1.id, 'work') } : undefined);
     // apps
+    mark('stage1-mounted');
     for (let i = 0; i < resolved.length; i++) {
       const r = resolved[i];
       const appName = manifest.apps[i].name;
@@ -164,7 +173,8 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
       if (uidRange) shiftOwners(path.join(appDir, 'rootfs'), uidRange);
       await store.touch(r.key);
     }
-    writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
+    if (opts.durable) writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
+    else writeFileAtomic(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
     if (overlay) fs.writeFileSync(path.join(p, 'overlay-prepared'), '', { mode: 0o640 });
     // A prepared pod must survive a crash until run-prepared; a pod run at once dies with the
     // machine anyway, and syncfs would wait for every dirty page of the filesystem.

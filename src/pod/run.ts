@@ -9,6 +9,7 @@ import { RktError } from '../errors';
 import { native } from '../native';
 import { stage1Entrypoint } from './prepare';
 import { readUidRange } from './userns';
+import { mark } from '../util/timing';
 
 export interface RunOptions {
   debug: boolean;
@@ -107,6 +108,9 @@ export function execStage1(podPath: string, uuid: string, lockFd: number, o: Run
   env.push(`RKT_LOCK_FD=${lockFd}`);
   const range = readUidRange(podPath);
   const args = stage1RunArgs(uuid, { ...o, privateUsers: range ? `${range.shift}:${range.count}` : undefined });
+  mark('exec');
+  // exec skips exit handlers: whatever would run at exit and must not be lost runs now (bin/rkt's code cache)
+  (process as NodeJS.EventEmitter).emit('rkt:before-exec');
   native.execStage1(bin, [bin, ...args], env, podPath, [lockFd]);
   throw new RktError('EINTERNAL', 'execve returned');
 }

@@ -3,7 +3,6 @@
  * the host's own ids, recorded in the pod's `private-users-prepared` as `<shift>:<count>`; the app
  * trees are copies whose owners are moved into that range, so root in the pod owns its files.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
@@ -22,7 +21,10 @@ export function checkUserNamespaces(): void {
 
 /** rkt's choice: (random in [1, 0xfffe]) << 16, so the range never contains the host's ids 0..65535. */
 export function newUidRange(): UidRange {
-  return { shift: crypto.randomInt(1, 0xffff) * USERNS_COUNT, count: USERNS_COUNT };
+  // node:crypto only when asked: every `rkt run` loads this module, few use --private-users
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { randomInt } = require('node:crypto') as typeof import('node:crypto');
+  return { shift: randomInt(1, 0xffff) * USERNS_COUNT, count: USERNS_COUNT };
 }
 
 export function writeUidRange(podPath: string, r: UidRange): void {

@@ -13,7 +13,7 @@
  * that nothing unrelated runs inside someone's transaction. Code running inside `transaction(fn)` (the
  * `tx` handle, or the outer handle called from within `fn`) joins that transaction.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as Sqlite3 from 'sqlite3';
@@ -88,7 +88,16 @@ interface TxState {
   active: boolean;
 }
 
-const txContext = new AsyncLocalStorage<TxState>();
+/**
+ * Created by the first transaction: loading async_hooks and turning on its promise tracking costs a
+ * few ms, which read-only commands (`rkt run` of a stored image) need not pay.
+ */
+let txContext: AsyncLocalStorage<TxState> | undefined;
+function txContextStore(): AsyncLocalStorage<TxState> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  txContext ??= new (require('node:async_hooks') as typeof import('node:async_hooks')).AsyncLocalStorage<TxState>();
+  return txContext;
+}
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -131,6 +140,11 @@ class Connection {
           this.db.get(sql, params, (err: Error | null, row: T) => (err ? reject(err) : resolve(row)));
         }),
     );
+  }
+
+  /** Several statements in one round trip to the sqlite3 thread, no parameters, no rows. */
+  exec(sql: string): Promise<void> {
+    return this.retryBusy(() => new Promise((resolve, reject) => this.db.exec(sql, (err: Error | null) => (err ? reject(err) : resolve()))));
   }
 
   all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -249,8 +263,8 @@ export class StoreDb {
     const store = new StoreDb(conn);
     try {
       db.configure('busyTimeout', busyTimeoutMs);
-      await conn.get('PRAGMA journal_mode = WAL');
-      await conn.run('PRAGMA synchronous = FULL');
+      // one round trip: a store is opened by every command
+      await conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
       await store.migrate(migrations);
     } catch (e) {
       await store.close().catch(() => undefined);
@@ -277,8 +291,14 @@ export class StoreDb {
     const target = migrations.length;
     const tooNew = (v: number): RktError =>
       new RktError('ESTORE', `database schema version ${v} is newer than this rkt supports (${target})`);
-    // fast path, no write lock: already current
-    const seen = await this.readVersion();
+    // fast path, one statement and no write lock: already current (no table yet reads as 0)
+    const seen = await this.conn.get<{ version: number | null }>('SELECT max(version) AS version FROM version').then(
+      (r) => r?.version ?? 0,
+      (e: unknown) => {
+        if (/no such table/.test((e as Error)?.message ?? '')) return 0;
+        throw e;
+      },
+    );
     if (seen === target) return;
     if (seen > target) throw tooNew(seen);
     await this.transaction(async () => {
@@ -310,7 +330,7 @@ export class StoreDb {
   /** The transaction this call runs in, if any (own handle, or the async context of a callback). */
   private activeTx(): TxState | undefined {
     if (this.tx?.active) return this.tx;
-    const ctx = txContext.getStore();
+    const ctx = txContext?.getStore();
     if (ctx && ctx.active && ctx.conn === this.conn) return ctx;
     return undefined;
   }
@@ -347,7 +367,7 @@ export class StoreDb {
       const tx = new StoreDb(this.conn, state);
       let result: T;
       try {
-        result = await txContext.run(state, () => fn(tx));
+        result = await txContextStore().run(state, () => fn(tx));
       } catch (e) {
         state.active = false;
         await this.rawRun('ROLLBACK').catch(() => undefined);
@@ -472,9 +492,20 @@ export class StoreDb {
     }, 'cannot write image info');
   }
 
+  /**
+   * `lastused` only orders `image gc`, so this write does not wait for an fsync of the WAL (every
+   * `rkt run` makes one): a power cut may lose it, never corrupt anything (WAL with
+   * synchronous=NORMAL). Inside a transaction it is part of that transaction, durable with it.
+   */
   touchLastUsed(key: string, when: Date = new Date()): Promise<void> {
+    const inTx = this.activeTx() !== undefined;
     return this.op(async () => {
-      await this.conn.run('UPDATE aciinfo SET lastused = ? WHERE blobkey = ?', [ms(when), key]);
+      if (!inTx) await this.conn.run('PRAGMA synchronous = NORMAL');
+      try {
+        await this.conn.run('UPDATE aciinfo SET lastused = ? WHERE blobkey = ?', [ms(when), key]);
+      } finally {
+        if (!inTx) await this.conn.run('PRAGMA synchronous = FULL');
+      }
     }, 'cannot write image info');
   }
 

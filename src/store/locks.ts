@@ -7,6 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native } from '../native';
 
+/**
+ * Takes the flock: at once when it is free (the common case, no thread hop), else waiting on the
+ * libuv pool so the JS thread stays free.
+ */
+async function lockFd(fd: number, exclusive: boolean): Promise<void> {
+  if (native.tryFlock(fd, exclusive)) return;
+  await native.flock(fd, exclusive);
+}
+
 export class FileLock {
   private constructor(
     readonly path: string,
@@ -21,7 +30,7 @@ export class FileLock {
   static async dir(dirPath: string, exclusive: boolean): Promise<FileLock> {
     const fd = fs.openSync(dirPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      await native.flock(fd, exclusive);
+      await lockFd(fd, exclusive);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -46,7 +55,7 @@ export class FileLock {
     for (let attempt = 0; attempt < 10; attempt++) {
       const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o660);
       try {
-        await native.flock(fd, exclusive);
+        await lockFd(fd, exclusive);
         const a = fs.fstatSync(fd);
         let b: fs.Stats | undefined;
         try {
@@ -109,6 +118,18 @@ export function writeFileDurable(file: string, data: string | Buffer, mode = 0o6
   }
   try {
     renameDurable(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Write a small file atomically for concurrent readers (temp + rename), without waiting for the disk. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o640): void {
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  fs.writeFileSync(tmp, data, { mode });
+  try {
+    fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;

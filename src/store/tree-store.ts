@@ -3,7 +3,6 @@
  * cas/tree/<id>/ so pods can mount it. The `rendered` marker is written last and removed first, so
  * a tree without it is never trusted and is simply rebuilt.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
@@ -19,6 +18,8 @@ export interface DepEntry {
 }
 
 const MARKER = 'rendered';
+/** the lstat signature recorded by checkQuick (skipped by the tree hash, treehash.rs) */
+const STAT_FILE = 'stat';
 
 /**
  * appc acirenderer's createDepList: walk the list, inserting each element's dependencies right
@@ -50,7 +51,7 @@ export async function dependencyList(store: ImageStore, key: string): Promise<De
 }
 
 export function treeStoreId(keys: string[]): string {
-  const h = crypto.createHash('sha512').update(keys.join(',')).digest('hex');
+  const h = native.sha512Hex(keys.join(','));
   return `deps-sha512-${h.slice(0, 64)}`;
 }
 
@@ -143,6 +144,34 @@ export class TreeStore {
     const actual = await native.treeHash(dir);
     if (actual !== recorded) return { ok: false, reason: `wrong tree hash: ${actual}, expected: ${recorded}` };
     return { ok: true };
+  }
+
+  /**
+   * check(), short-cut while the tree's lstat signature (treestat.rs) is the one recorded after its
+   * last passing check: no file has been written, replaced or chmod'ed since, so its hash is the
+   * same. For small trees checked on every pod (stage1's).
+   */
+  async checkQuick(id: string): Promise<{ ok: boolean; reason?: string }> {
+    const dir = this.path(id);
+    const statFile = path.join(dir, STAT_FILE);
+    let sig: string | undefined;
+    try {
+      sig = native.treeStatSignature(dir);
+      if (this.isRendered(id) && fs.readFileSync(statFile, 'utf8') === sig) return { ok: true };
+    } catch {
+      /* no signature yet, or an unreadable tree: the full check decides */
+    }
+    const r = await this.check(id);
+    if (r.ok && sig !== undefined) {
+      try {
+        const tmp = `${statFile}.${process.pid}`;
+        fs.writeFileSync(tmp, sig);
+        fs.renameSync(tmp, statFile);
+      } catch {
+        /* a read-only store: the full check again next time */
+      }
+    }
+    return r;
   }
 
   async remove(id: string): Promise<void> {

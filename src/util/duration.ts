@@ -23,7 +23,7 @@ export function parseGoDuration(s: string): number {
   if (s === '0') return 0;
   if (s === '') throw new RktError('EUSAGE', `invalid duration "${orig}"`);
   let total = 0;
-  const re = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
+  const re = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/;
   while (s.length > 0) {
     const m = re.exec(s);
     if (!m) throw new RktError('EUSAGE', `invalid duration "${orig}"`);

@@ -8,6 +8,7 @@ pub mod copytree;
 pub mod detect;
 pub mod error;
 pub mod handoff;
+pub mod ids;
 pub mod layer_squash;
 pub mod lock;
 pub mod mount;
@@ -15,6 +16,7 @@ pub mod render;
 pub mod stream_import;
 pub mod sync;
 pub mod treehash;
+pub mod treestat;
 
 mod digest;
 mod hashwork;

@@ -25,7 +25,7 @@ use crate::error::{CoreError, Result};
 use crate::tar_stream::Kind;
 
 /// Files the tree store keeps next to `rootfs/`, not part of the image.
-const SKIP_TOP: [&[u8]; 4] = [b"manifest", b"hash", b"rendered", b"image"];
+const SKIP_TOP: [&[u8]; 5] = [b"manifest", b"hash", b"rendered", b"image", b"stat"];
 /// Labels a security module puts on every file: the system's, not the image's.
 const IGNORED_XATTRS: [&[u8]; 1] = [b"security.selinux"];
 /// Leads the hashed bytes, so a change of format can never be mistaken for

@@ -275,6 +275,24 @@ pub fn funlock(fd: i32) -> Result<()> {
     rkt_core::lock::unlock(fd).map_err(to_napi)
 }
 
+/// The tree's lstat signature (rkt_core::treestat), synchronously: meant for small trees (stage1's).
+#[napi]
+pub fn tree_stat_signature(dir: String) -> Result<String> {
+    rkt_core::treestat::tree_stat_signature(dir.as_ref()).map_err(to_napi)
+}
+
+/// All 128 hex digits of the SHA-512 of a string's UTF-8 bytes (tree store ids).
+#[napi]
+pub fn sha512_hex(data: String) -> String {
+    rkt_core::ids::sha512_hex(data.as_bytes())
+}
+
+/// A random version 4 UUID (pod ids).
+#[napi]
+pub fn random_uuid() -> Result<String> {
+    rkt_core::ids::random_uuid().map_err(to_napi)
+}
+
 /// Version of the Rust core, to check that JS and the addon come from the same build.
 #[napi]
 pub fn core_version() -> String {
