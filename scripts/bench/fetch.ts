@@ -8,14 +8,12 @@
  * usage: node dist/scripts/bench/fetch.js [MIB] [RUNS]
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { TestKey } from '../../__test__/e2e/support/gpg';
-import { World } from '../../__test__/e2e/support/world';
+import type { World } from '../../__test__/e2e/support/world';
+import { REPO, signedWorld } from './signed-world';
 
 const MIB = Number(process.argv[2] ?? 256);
 const RUNS = Number(process.argv[3] ?? 3);
-const REPO = path.resolve(__dirname, '..', '..', '..');
 
 function sh(w: World, script: string, env: NodeJS.ProcessEnv = {}): number {
   const [cmd, args] = w.wrap('bash', ['-c', script]);
@@ -30,26 +28,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mbps = (bytes: number, s: number) => (bytes / 1048576 / s).toFixed(0);
 
 async function main(): Promise<void> {
-  const w = new World({ netns: true });
-  let key: TestKey | undefined;
+  const { w, url, rel, aci, gpgHome, tarBytes, aciBytes, cleanup } = await signedWorld(MIB);
   try {
-    key = new TestKey(w.path('keys'), 'bench', 'rsa');
-    const rel = `images/example.com/bench-${MIB}-0-linux-amd64.aci`;
-    const aci = path.join(w.www, 'example.com', rel);
-    fs.mkdirSync(path.dirname(aci), { recursive: true });
-    const tar = w.path('img.tar');
-    spawnSync(process.execPath, [path.join(REPO, 'dist/scripts/bench/make-tar.js'), tar, String(MIB), '0'], { stdio: 'inherit' });
-    const tarBytes = fs.statSync(tar).size;
-    spawnSync('bash', ['-c', `gzip -6 -c '${tar}' > '${aci}'`]);
-    fs.rmSync(tar);
-    const aciBytes = fs.statSync(aci).size;
-    key.sign(aci);
-    w.servePage('example.com', [['ac-discovery', 'example.com https://example.com/images/{name}-{version}-{os}-{arch}.{ext}']]);
-    const d = path.join(w.localConfig, 'trustedkeys', 'prefix.d', 'example.com');
-    fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, key.fingerprint), key.armored);
-    await w.start();
-    const url = `https://example.com/${rel}`;
     const rkt = (data: string, args: string) =>
       `NODE_EXTRA_CA_CERTS='${w.pki.caFile}' node '${REPO}/bin/rkt' --dir='${data}' --local-config='${w.localConfig}' --system-config='${w.systemConfig}' ${args} >/dev/null`;
 
@@ -58,7 +38,7 @@ async function main(): Promise<void> {
     const ours: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       peerDl.push(sh(w, `curl -sf --cacert '${w.pki.caFile}' '${url}' | gzip -dc | sha512sum >/dev/null`));
-      peerGpg.push(sh(w, `curl -sf --cacert '${w.pki.caFile}' -o '${w.path('sig.asc')}' '${url}.asc' && gpg --batch -q --verify '${w.path('sig.asc')}' '${aci}' 2>/dev/null`, { GNUPGHOME: key.home }));
+      peerGpg.push(sh(w, `curl -sf --cacert '${w.pki.caFile}' -o '${w.path('sig.asc')}' '${url}.asc' && gpg --batch -q --verify '${w.path('sig.asc')}' '${aci}' 2>/dev/null`, { GNUPGHOME: gpgHome }));
       const data = w.path(`data${i}`);
       ours.push(sh(w, rkt(data, `fetch example.com/bench:${MIB}-0`)));
       if (i < RUNS - 1) fs.rmSync(data, { recursive: true, force: true });
@@ -89,8 +69,7 @@ async function main(): Promise<void> {
     console.log(`  rkt fetch URL (warm, max-age): ${(warmURL * 1000).toFixed(0)} ms, ${requests} requests`);
     console.log(`  rkt version (CLI start-up)  : ${(version * 1000).toFixed(0)} ms`);
   } finally {
-    key?.kill();
-    w.cleanup();
+    cleanup();
   }
 }
 
