@@ -34,6 +34,9 @@ export declare function coreVersion(): string
  */
 export declare function execStage1(path: string, argv: Array<string>, env: Array<string>, cwd: string, keepFds: Array<number>): void
 
+/** Writes the tar stored in a blob to `dest`; resolves to its full SHA-512. */
+export declare function exportBlob(path: string, dest: string): Promise<string>
+
 /** Untars one ACI (no dependencies) into `dest`, or only its rootfs contents. */
 export declare function extractAci(blobPath: string, dest: string, rootfsOnly: boolean): Promise<void>
 
@@ -41,6 +44,12 @@ export declare function extractAci(blobPath: string, dest: string, rootfsOnly: b
 export declare function flock(fd: number, exclusive: boolean): Promise<void>
 
 export declare function funlock(fd: number): void
+
+/**
+ * Full 128-hex SHA-512 of the tar stored in a blob (plain or gzip, see
+ * rkt_core::blob).
+ */
+export declare function hashBlob(path: string): Promise<string>
 
 /** Full 128-hex SHA-512 of a file. */
 export declare function hashFile(path: string): Promise<string>

@@ -74,6 +74,8 @@ interface Addon {
   AciStream: new (tmpDir: string, render: boolean) => AciStreamHandle;
   commitBlob(tmpPath: string, dest: string): void;
   hashFile(path: string): Promise<string>;
+  hashBlob(path: string): Promise<string>;
+  exportBlob(path: string, dest: string): Promise<string>;
   renderTree(images: RenderImageInput[], dest: string): Promise<RenderStats>;
   extractAci(blobPath: string, dest: string, rootfsOnly: boolean): Promise<void>;
   treeHash(dir: string): Promise<string>;
@@ -172,6 +174,8 @@ export const native = {
   },
   commitBlob: (tmpPath: string, dest: string) => callSync((a) => a.commitBlob(tmpPath, dest)),
   hashFile: (p: string) => call((a) => a.hashFile(p)),
+  hashBlob: (p: string) => call((a) => a.hashBlob(p)),
+  exportBlob: (p: string, dest: string) => call((a) => a.exportBlob(p, dest)),
   renderTree: (images: RenderImageInput[], dest: string) => call((a) => a.renderTree(images, dest)),
   extractAci: (blob: string, dest: string, rootfsOnly: boolean) => call((a) => a.extractAci(blob, dest, rootfsOnly)),
   treeHash: (dir: string) => call((a) => a.treeHash(dir)),

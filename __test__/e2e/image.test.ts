@@ -138,6 +138,39 @@ describe('rkt image subcommands', () => {
     ctx.ok(['image', 'export', '--overwrite', img.key, out]);
   });
 
+  it('keeps a gzip image as it came and a bzip2 one as its tar; both export as the tar', async () => {
+    const entries = aciEntries(manifestFor('example.com/forms', { version: '1' }), [{ name: 'f', data: 'y'.repeat(50000) }]);
+    const tar = await tarBuffer(entries);
+    for (const c of ['gzip', 'bzip2'] as const) {
+      const src = ctx.path(`forms.${c}.aci`);
+      fs.writeFileSync(src, compress(tar, c));
+      const key = ctx.ok(['fetch', '--insecure-options=image', '--full', src]).trim();
+      const blob = ctx.path('data', 'cas', 'blob', 'sha512', key.slice(7, 9), key);
+      assert.ok(fs.readFileSync(blob).equals(c === 'gzip' ? fs.readFileSync(src) : tar), `${c} blob form`);
+      const out = ctx.path(`forms.${c}.out`);
+      ctx.ok(['image', 'export', key, out]);
+      assert.ok(fs.readFileSync(out).equals(tar), `${c} export is the tar`);
+      ctx.ok(['image', 'rm', key]);
+    }
+  });
+
+  it('image export of a damaged gzip blob fails in one line and writes nothing', async () => {
+    const entries = aciEntries(manifestFor('example.com/damaged', { version: '1' }), [{ name: 'f', data: 'z'.repeat(50000) }]);
+    const tar = await tarBuffer(entries);
+    const src = ctx.path('damaged.aci');
+    fs.writeFileSync(src, compress(tar, 'gzip'));
+    const key = ctx.ok(['fetch', '--insecure-options=image', '--full', src]).trim();
+    const blob = ctx.path('data', 'cas', 'blob', 'sha512', key.slice(7, 9), key);
+    const bytes = fs.readFileSync(blob);
+    bytes[bytes.length - 6] ^= 0xff; // inside the gzip CRC
+    fs.writeFileSync(blob, bytes);
+    const out = ctx.path('damaged.out');
+    assertOneLineError(ctx.run(['image', 'export', key, out]), /^export: cannot export image .*damaged gzip blob/);
+    assert.ok(!fs.existsSync(out));
+    assert.deepEqual(fs.readdirSync(path.dirname(out)).filter((f) => f.includes('rkt-export')), []);
+    ctx.ok(['image', 'rm', key]);
+  });
+
   it('image extract gives the original files; --rootfs-only; refuses an existing dir', () => {
     const dir = ctx.path('extracted');
     ctx.ok(['image', 'extract', img.key, dir]);

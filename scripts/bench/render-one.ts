@@ -8,7 +8,7 @@ import { native } from '../../src/native';
 
 async function main(): Promise<void> {
   const [file, dest, verified] = process.argv.slice(2);
-  const key = `sha512-${(await native.hashFile(file)).slice(0, 64)}`;
+  const key = `sha512-${(await native.hashBlob(file)).slice(0, 64)}`;
   fs.mkdirSync(dest, { recursive: true });
   const t0 = process.hrtime.bigint();
   const stats = await native.renderTree([{ blobPath: file, key, level: 0, pathWhitelist: [], verified: verified === 'verified' }], dest);

@@ -8,6 +8,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
 
@@ -35,7 +36,8 @@ pub struct ImportedAci {
     pub key: String,
     /// All 128 hex digits.
     pub hash_hex: String,
-    /// The uncompressed tar, fsynced, in the temp dir; pass it to `commit_blob`.
+    /// The blob, fsynced, in the temp dir; pass it to `commit_blob`. For a
+    /// gzip source it is the source's bytes, otherwise the tar (see blob.rs).
     pub tmp_path: PathBuf,
     /// Uncompressed tar bytes.
     pub size: u64,
@@ -206,12 +208,16 @@ fn pipeline<R: Read + Send>(
     let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
     let (hash_tx, hash_rx) = sync_channel::<Work>(QUEUE);
     let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(2 * QUEUE + 4);
+    // A gzip source is stored as it comes (blob.rs): the decompression thread
+    // writes what it reads. Anything else is stored as the tar.
+    let out: &File = out;
+    let (raw_out, tar_out) = if ft == FileType::Gzip { (Some(out), None) } else { (None, Some(out)) };
     thread::scope(|s| {
-        let producer = s.spawn(|| produce(input, ft, &read_bytes, tx, pool_rx, src));
+        let producer = s.spawn(|| produce(input, ft, &read_bytes, tx, pool_rx, src, raw_out));
         let hasher = s.spawn(move || hashwork::run(hash_rx, Some(pool_tx)));
         // Returning drops `rx` and `hash_tx`, which stops the other two
         // stages if we fail early.
-        let consumed = consume(rx, hash_tx, out, progress, &read_bytes, tree);
+        let consumed = consume(rx, hash_tx, tar_out, progress, &read_bytes, tree);
         let produced = producer
             .join()
             .unwrap_or_else(|_| Err(CoreError::Io("decompression thread panicked".into())));
@@ -219,13 +225,16 @@ fn pipeline<R: Read + Send>(
             .join()
             .map_err(|_| CoreError::Io("hash thread panicked".into()));
         // A consumer error is about data that decompressed fine, so it comes
-        // first; otherwise a decompression error explains any short archive.
+        // first; otherwise a decompression (or blob write) error explains any
+        // short archive.
         let (size, scanner) = consumed?;
         produced?;
         Ok((hashed?, size, scanner))
     })
 }
 
+/// Decompresses `file` into chunks sent to `tx`. With `raw_out`, every
+/// source byte read is also written there, with writeback started as it goes.
 pub(crate) fn produce<R: Read>(
     file: R,
     ft: FileType,
@@ -233,12 +242,21 @@ pub(crate) fn produce<R: Read>(
     tx: SyncSender<Vec<u8>>,
     pool: Receiver<Vec<u8>>,
     src: &Path,
+    raw_out: Option<&File>,
 ) -> Result<()> {
+    let write_failed = Mutex::new(None);
+    let tee = raw_out.map(|file| Tee {
+        file,
+        written: 0,
+        flushed: 0,
+        failed: &write_failed,
+    });
     let input = BufReader::with_capacity(
         256 << 10,
         Counting {
             inner: file,
             n: counter,
+            tee,
         },
     );
     let mut reader: Box<dyn Read> = match ft {
@@ -247,10 +265,14 @@ pub(crate) fn produce<R: Read>(
         FileType::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(input)),
         _ => Box::new(input),
     };
+    let failed = |e: io::Error| match write_failed.lock().ok().and_then(|mut w| w.take()) {
+        Some(w) => CoreError::io("write temp file", w),
+        None => stream_error(ft, src, e),
+    };
     loop {
         let mut buf = pool.try_recv().unwrap_or_default();
         buf.resize(CHUNK, 0);
-        let n = read_full(&mut reader, &mut buf).map_err(|e| stream_error(ft, src, e))?;
+        let n = read_full(&mut reader, &mut buf).map_err(failed)?;
         if n == 0 {
             return Ok(());
         }
@@ -267,7 +289,7 @@ pub(crate) fn produce<R: Read>(
 fn consume(
     rx: Receiver<Vec<u8>>,
     hash_tx: SyncSender<Work>,
-    out: &mut File,
+    mut out: Option<&File>,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     counter: &AtomicU64,
     tree: &mut Option<StreamTree>,
@@ -276,17 +298,23 @@ fn consume(
     let mut size = 0u64;
     let mut flushed = 0u64;
     for buf in rx.iter() {
+        if size == 0 && out.is_some() && buf.starts_with(&crate::blob::GZIP_MAGIC) {
+            // Stored, it would read back as a gzip blob (blob.rs).
+            return Err(CoreError::format("image tar starts with the gzip magic bytes"));
+        }
         scanner.push(&buf)?;
         let mut segs = Vec::new();
         if let Some(t) = tree.as_mut() {
             t.push(&buf, &mut segs);
         }
-        out.write_all(&buf)
-            .map_err(|e| CoreError::io("write temp file", e))?;
         size += buf.len() as u64;
-        if size - flushed >= WRITEBACK_STEP {
-            start_writeback(out, flushed, size - flushed);
-            flushed = size;
+        if let Some(f) = out.as_mut() {
+            f.write_all(&buf)
+                .map_err(|e| CoreError::io("write temp file", e))?;
+            if size - flushed >= WRITEBACK_STEP {
+                start_writeback(f, flushed, size - flushed);
+                flushed = size;
+            }
         }
         if let Some(p) = progress {
             p(counter.load(Ordering::Relaxed));
@@ -342,11 +370,35 @@ pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> 
 struct Counting<'a, R> {
     inner: R,
     n: &'a AtomicU64,
+    tee: Option<Tee<'a>>,
+}
+
+/// Where a gzip source's bytes are stored as they are read.
+struct Tee<'a> {
+    file: &'a File,
+    written: u64,
+    flushed: u64,
+    /// The write error, for `produce` to report instead of a decoder error.
+    failed: &'a Mutex<Option<io::Error>>,
 }
 
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let k = self.inner.read(buf)?;
+        if let Some(t) = self.tee.as_mut() {
+            let mut f = t.file;
+            if let Err(e) = f.write_all(&buf[..k]) {
+                if let Ok(mut slot) = t.failed.lock() {
+                    *slot = Some(e);
+                }
+                return Err(io::Error::other("temp blob write failed"));
+            }
+            t.written += k as u64;
+            if t.written - t.flushed >= WRITEBACK_STEP {
+                start_writeback(t.file, t.flushed, t.written - t.flushed);
+                t.flushed = t.written;
+            }
+        }
         self.n.fetch_add(k as u64, Ordering::Relaxed);
         Ok(k)
     }

@@ -371,7 +371,7 @@ fn stream_layer(layer: &LayerInput, sink: &mut LayerSink) -> Result<()> {
         other => other,
     };
     thread::scope(|s| {
-        let producer = s.spawn(|| produce(file, ft, &counter, tx, pool_rx, &layer.path));
+        let producer = s.spawn(|| produce(file, ft, &counter, tx, pool_rx, &layer.path, None));
         let mut res = Ok(());
         for buf in rx.iter() {
             res = parser.push(&buf, sink);

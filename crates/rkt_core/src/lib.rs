@@ -3,6 +3,7 @@
 //! symlink-proof writer, the tree hash and tree copy.
 
 pub mod aci_scan;
+pub mod blob;
 pub mod cas;
 pub mod copytree;
 pub mod detect;

@@ -10,7 +10,7 @@
 //! of the render itself (see treehash.rs) instead of a second walk.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -161,7 +161,7 @@ fn feed_blob(
     pool: &std::sync::mpsc::Receiver<Vec<u8>>,
     mut f: impl FnMut(Option<&[u8]>, &mut Vec<Seg>) -> Result<()>,
 ) -> io::Result<Result<()>> {
-    let mut file = File::open(path)?;
+    let mut file = crate::blob::open_blob(path)?;
     let mut result = Ok(());
     loop {
         let mut buf = pool.try_recv().unwrap_or_default();
@@ -204,7 +204,7 @@ pub fn extract_aci(blob_path: &Path, dest: &Path, rootfs_only: bool) -> Result<(
     let mut sink = ExtractSink::new(&mut w, Select::Extract { rootfs_only }, &mut provided, &mut stats);
     let mut parser = TarParser::new();
     let ctx = || format!("read {}", blob_path.display());
-    let mut file = File::open(blob_path).map_err(|e| CoreError::io(ctx(), e))?;
+    let mut file = crate::blob::open_blob(blob_path).map_err(|e| CoreError::io(ctx(), e))?;
     let mut buf = vec![0u8; CHUNK];
     loop {
         let n = read_full(&mut file, &mut buf).map_err(|e| CoreError::io(ctx(), e))?;

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::*;
+use rkt_core::blob::hash_blob;
 use rkt_core::{commit_blob, detect, hash_file, import_aci, CoreError, FileType, ImportedAci};
 
 /// Imports `data` from a file; on error also checks the temp dir was cleaned.
@@ -19,7 +20,10 @@ fn import(data: &[u8]) -> Result<ImportedAci, CoreError> {
     match &r {
         Ok(a) => {
             assert!(a.tmp_path.starts_with(&tmp));
-            assert_eq!(fs::read(&a.tmp_path).unwrap(), decompressed(data));
+            // A gzip source is stored as it came; anything else as the tar.
+            let stored = if detect(data) == FileType::Gzip { data.to_vec() } else { decompressed(data) };
+            assert_eq!(fs::read(&a.tmp_path).unwrap(), stored);
+            assert_eq!(hash_blob(&a.tmp_path).unwrap(), a.hash_hex, "the blob reads back as the tar");
             fs::remove_file(&a.tmp_path).unwrap();
         }
         Err(_) => assert!(dir_is_empty(&tmp), "temp file left behind after error"),
@@ -122,7 +126,20 @@ fn temp_file_is_named_for_recognition_and_commit_moves_it() {
     let dest = d.path().join("blob/sha512/aa").join(&a.key);
     commit_blob(&a.tmp_path, &dest).unwrap();
     assert!(!a.tmp_path.exists());
-    assert_eq!(hash_file(&dest).unwrap(), a.hash_hex);
+    assert_eq!(hash_blob(&dest).unwrap(), a.hash_hex);
+    assert_eq!(hash_file(&dest).unwrap(), sha512_hex(&fs::read(&src).unwrap()), "the gzip bytes as they came");
+}
+
+#[test]
+fn a_decompressed_tar_that_starts_with_gzip_magic_is_refused() {
+    // Stored as a tar it would read back as a gzip blob.
+    let mut tar = vec![0x1f, 0x8b];
+    tar.extend_from_slice(&sample()[2..]);
+    for data in [xz(&tar), bzip2(&tar)] {
+        let (code, msg) = code(import(&data));
+        assert_eq!(code, "EIMAGE_FORMAT");
+        assert!(msg.contains("gzip magic"), "{msg}");
+    }
 }
 
 #[test]

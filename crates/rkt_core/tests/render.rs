@@ -643,3 +643,35 @@ fn many_files_across_chunks() {
         }
     }
 }
+
+/// A blob stored as the gzip stream an image came in renders, extracts and is
+/// checked exactly as the same image stored as its tar.
+#[test]
+fn gzip_blobs_render_like_tar_blobs() {
+    use rkt_core::treehash::tree_hash;
+    let d = tempfile::tempdir().unwrap();
+    let tar = image("example.com/gz", &[("rootfs/a", "alpha"), ("rootfs/b", "beta")]);
+    let plain = blob(d.path(), "plain", &tar, 0, &[]);
+    let mut packed = blob(d.path(), "packed", &tar, 0, &[]);
+    packed.blob_path = write(d.path(), "packed", &gzip(&tar));
+    render_tree(&[plain], &d.path().join("t1")).unwrap();
+    render_tree(&[packed.clone()], &d.path().join("t2")).unwrap();
+    assert_eq!(tree_hash(&d.path().join("t1")).unwrap(), tree_hash(&d.path().join("t2")).unwrap());
+    extract_aci(&packed.blob_path, &d.path().join("x"), true).unwrap();
+    assert_eq!(read(&d.path().join("x/b")), "beta");
+
+    // A well-formed gzip of other bytes is caught by the tar's hash.
+    let other = image("example.com/gz", &[("rootfs/a", "alpha"), ("rootfs/b", "BETA")]);
+    let mut forged = packed.clone();
+    forged.blob_path = write(d.path(), "forged", &gzip(&other));
+    let (c, msg) = code(render_tree(&[forged], &d.path().join("t3")));
+    assert_eq!(c, "EHASH_MISMATCH", "{msg}");
+    // A corrupt one names the damage.
+    let mut g = gzip(&tar);
+    let n = g.len();
+    g[n - 5] ^= 0x40;
+    let mut broken = packed;
+    broken.blob_path = write(d.path(), "broken", &g);
+    let (_, msg) = code(render_tree(&[broken], &d.path().join("t4")));
+    assert!(msg.contains("damaged gzip blob"), "{msg}");
+}

@@ -203,6 +203,19 @@ pub fn hash_file(path: String) -> AsyncTask<Blocking<String, String>> {
     blocking(move || rkt_core::cas::hash_file(path.as_ref()), id)
 }
 
+/// Full 128-hex SHA-512 of the tar stored in a blob (plain or gzip, see
+/// rkt_core::blob).
+#[napi(ts_return_type = "Promise<string>")]
+pub fn hash_blob(path: String) -> AsyncTask<Blocking<String, String>> {
+    blocking(move || rkt_core::blob::hash_blob(path.as_ref()), id)
+}
+
+/// Writes the tar stored in a blob to `dest`; resolves to its full SHA-512.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn export_blob(path: String, dest: String) -> AsyncTask<Blocking<String, String>> {
+    blocking(move || rkt_core::blob::export_blob(path.as_ref(), dest.as_ref()), id)
+}
+
 #[napi(object)]
 pub struct RenderImageInput {
     pub blob_path: String,
