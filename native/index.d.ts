@@ -6,7 +6,11 @@
  * `waitRoom`; `finish` gives what `importAci` gives; `abort` leaves nothing behind.
  */
 export declare class AciStream {
-  constructor(tmpDir: string, render: boolean)
+  /**
+   * With `copyPath`, every pushed byte after the first `copyHave` is also written to that file
+   * (a download's partial file: see rkt_core::SourceCopy).
+   */
+  constructor(tmpDir: string, render: boolean, copyPath?: string | undefined | null, copyHave?: number | undefined | null)
   /**
    * Queues a copy of `chunks` (one piece: a call per network read costs more than the copy);
    * false: wait for `waitRoom` before pushing more.
@@ -65,6 +69,8 @@ export interface ImportResult {
   key: string
   hashHex: string
   tmpPath: string
+  /** `tmpPath` is the stream's source copy (a gzip download's partial file), not a temp of ours. */
+  blobIsSource: boolean
   size: number
   manifest: Buffer
   fileType: string

@@ -10,6 +10,8 @@ export interface ImportResult {
   key: string;
   hashHex: string;
   tmpPath: string;
+  /** tmpPath is the stream's source copy (a gzip download's partial file) rather than a temp of ours */
+  blobIsSource: boolean;
   size: number;
   manifest: Buffer;
   fileType: string;
@@ -33,6 +35,15 @@ export interface ImportStream {
   finish(): Promise<ImportResult>;
   /** stops the import and removes its temp file and tree */
   abort(): Promise<void>;
+}
+
+/**
+ * A streamed source's copy on disk (a download's partial file): the import writes every byte after
+ * the first `have` (already there) to `path`; for gzip that file becomes the blob (blobIsSource).
+ */
+export interface SourceCopy {
+  path: string;
+  have: number;
 }
 
 interface AciStreamHandle {
@@ -71,7 +82,7 @@ export interface SquashResult {
 
 interface Addon {
   importAci(src: string, tmpDir: string, render?: boolean): Promise<ImportResult>;
-  AciStream: new (tmpDir: string, render: boolean) => AciStreamHandle;
+  AciStream: new (tmpDir: string, render: boolean, copyPath?: string, copyHave?: number) => AciStreamHandle;
   commitBlob(tmpPath: string, dest: string): void;
   hashFile(path: string): Promise<string>;
   hashBlob(path: string): Promise<string>;
@@ -147,8 +158,8 @@ function callSync<T>(fn: (a: Addon) => T): T {
 
 export const native = {
   importAci: (src: string, tmpDir: string, render = false) => call((a) => a.importAci(src, tmpDir, render)),
-  startImport: (tmpDir: string, render: boolean): ImportStream => {
-    const h = callSync((a) => new a.AciStream(tmpDir, render));
+  startImport: (tmpDir: string, render: boolean, copy?: SourceCopy): ImportStream => {
+    const h = callSync((a) => new a.AciStream(tmpDir, render, copy?.path, copy?.have));
     // Network reads are small (16-64 KiB): they go over in batches of about a MiB.
     let batch: Buffer[] = [];
     let bytes = 0;

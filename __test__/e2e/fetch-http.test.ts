@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { aciEntries, manifestFor, writeAci } from '../../scripts/fixtures/aci';
+import { randomBytes } from 'node:crypto';
+import { aciEntries, manifestFor, writeAci, type Compression } from '../../scripts/fixtures/aci';
 import { keyOf } from './harness';
 import { StoreDb } from '../../src/store/db';
 import { partialPath } from '../../src/fetch/download';
@@ -30,12 +31,13 @@ describe('fetch by URL over HTTPS', () => {
     w.cleanup();
   });
 
-  async function publish(rel: string, name: string, size = 1000, host = 'example.com'): Promise<{ url: string; tar: Buffer; file: string }> {
+  async function publish(rel: string, name: string, size = 1000, host = 'example.com', c: Compression = 'none'): Promise<{ url: string; tar: Buffer; file: string }> {
     const file = path.join(w.www, host, rel);
     // incompressible payload, so that sizes on the wire are predictable
-    const payload = Buffer.alloc(size);
-    for (let i = 0; i < size; i++) payload[i] = (i * 2654435761) >>> 24;
-    const tar = await writeAci(file, aciEntries(manifestFor(name, { version: '1' }), [{ name: 'payload', data: payload }]), 'none');
+    // (random bytes when compressed: gzip shrinks the pattern below)
+    const payload = c === 'none' ? Buffer.alloc(size) : randomBytes(size);
+    if (c === 'none') for (let i = 0; i < size; i++) payload[i] = (i * 2654435761) >>> 24;
+    const tar = await writeAci(file, aciEntries(manifestFor(name, { version: '1' }), [{ name: 'payload', data: payload }]), c);
     key.sign(file);
     return { url: `https://${host}/${rel}`, tar, file };
   }
@@ -264,32 +266,41 @@ describe('fetch by URL over HTTPS', () => {
     w.rules({});
   });
 
-  it('a fetch killed with kill -9 mid-download resumes cleanly', async () => {
-    const { url, tar } = await publish('a/killed.aci', 'example.com/killed', 8 << 20);
-    // the server sends the first MiB and then holds the connection open until the kill
-    w.rules({ 'example.com/a/killed.aci': { stallAfterBytes: 1 << 20, dieTimes: 1 } });
-    const p = w.spawn(['fetch', url]);
-    // wait for the partial file to reach the first MiB, then kill -9
-    const deadline = Date.now() + 20_000;
-    // the image's partial file (the signature has its own, short-lived one)
-    const partial = partialPath(path.join(w.dataDir, 'cas', 'tmp'), url);
-    const sizeOf = (f: string) => {
-      try {
-        return fs.statSync(f).size;
-      } catch {
-        return 0;
-      }
-    };
-    while (Date.now() < deadline && sizeOf(partial) < 1 << 20) await new Promise((res) => setTimeout(res, 20));
-    p.kill('SIGKILL');
-    await new Promise((res) => p.once('exit', res));
-    assert.equal(sizeOf(partial), 1 << 20, 'the first MiB was on disk when the fetch was killed');
-    const r = w.run(['fetch', url]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.trim(), keyOf(tar).slice(0, 39));
-    assert.deepEqual(w.files('cas/tmp'), []);
-    w.rules({});
-  });
+  for (const c of ['none', 'gzip'] as const) {
+    it(`a fetch killed with kill -9 mid-download resumes cleanly (${c})`, async () => {
+      const { url, tar, file } = await publish(`a/killed-${c}.aci`, `example.com/killed-${c}`, 8 << 20, 'example.com', c);
+      // the server sends the first MiB and then holds the connection open until the kill
+      w.rules({ [`example.com/a/killed-${c}.aci`]: { stallAfterBytes: 1 << 20, dieTimes: 1 } });
+      const p = w.spawn(['fetch', url]);
+      // wait for the partial file to reach the first MiB, then kill -9
+      const deadline = Date.now() + 20_000;
+      // the image's partial file (the signature has its own, short-lived one)
+      const partial = partialPath(path.join(w.dataDir, 'cas', 'tmp'), url);
+      const sizeOf = (f: string) => {
+        try {
+          return fs.statSync(f).size;
+        } catch {
+          return 0;
+        }
+      };
+      while (Date.now() < deadline && sizeOf(partial) < 1 << 20) await new Promise((res) => setTimeout(res, 20));
+      assert.equal(p.exitCode, null, 'the fetch was still running');
+      const exited = new Promise((res) => p.once('exit', res));
+      p.kill('SIGKILL');
+      await exited;
+      assert.equal(sizeOf(partial), 1 << 20, 'the first MiB was on disk when the fetch was killed');
+      assert.ok(fs.readFileSync(partial).equals(fs.readFileSync(file).subarray(0, 1 << 20)), 'a prefix of the image');
+      const r = w.run(['fetch', url]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), keyOf(tar).slice(0, 39));
+      assert.deepEqual(w.files('cas/tmp'), []);
+      // a gzip image is kept as it was served; anything else as its tar
+      const key = keyOf(tar);
+      const blob = fs.readFileSync(path.join(w.dataDir, 'cas', 'blob', 'sha512', key.slice(7, 9), key));
+      assert.ok(blob.equals(c === 'gzip' ? fs.readFileSync(file) : tar), 'the blob');
+      w.rules({});
+    });
+  }
 
   it('404, 500, a timeout, a truncated image: one line, exit 254, nothing stored', async () => {
     const cases: [string, object, RegExp][] = [

@@ -8,7 +8,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RktError } from '../errors';
 import { FileLock } from '../store/locks';
@@ -33,12 +33,22 @@ export interface DownloadOptions {
    * resumed download, first the partial file's bytes, then the rest from the network.
    */
   tap?: (chunk: Buffer) => Promise<void>;
+  /**
+   * Hands the writing of the partial file to the tap: called once per download, when it is known to
+   * continue after `from` bytes already in `file` (0: from scratch), before the first tap. The tap
+   * then writes every later byte to `file`, in order, and download() writes none (the streamed
+   * import keeps that file as the blob of a gzip image, so its bytes are written once).
+   */
+  tapWrites?: (file: string, from: number) => void;
 }
 
 export type DownloadResult =
   | { kind: 'downloaded'; file: string; etag: string; maxAge: number; discard: () => void }
   | { kind: 'not-modified'; etag: string; maxAge: number }
   | { kind: 'deferred' };
+
+/** Bytes gathered from the network before they are passed on (see the counter in download()). */
+const BATCH = 1 << 20;
 
 export function partialPath(tmpDir: string, url: string): string {
   return path.join(tmpDir, 'dl-sha512-' + crypto.createHash('sha512').update(url).digest('hex').slice(0, 64));
@@ -125,6 +135,7 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
           await res.body.dump().catch(() => undefined);
           throw new RktError('ENETWORK', `error downloading ${url}: bad HTTP status code: ${res.statusCode}`);
       }
+      opts.tapWrites?.(file, from);
       if (opts.tap && from > 0) {
         // the bytes we already have: read once, now, instead of the whole file after the download
         for await (const c of fs.createReadStream(file, { start: 0, end: from - 1, highWaterMark: 1 << 20 })) await opts.tap(c as Buffer);
@@ -136,17 +147,43 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
       const progress = new Progress(opts.progress, opts.label, expected, from);
       let written = from;
       const tap = opts.tap;
+      // The network hands over TLS-record-sized pieces (16-64 KiB). Passed on one by one, their
+      // per-chunk costs (the signature check's web streams, promises, writes) made the JS thread the
+      // bottleneck of a cold fetch; 1 MiB batches cut those calls ~30-fold for one memcpy.
+      let batch: Buffer[] = [];
+      let batched = 0;
+      const emit = (self: Transform, cb: (e?: Error | null) => void): void => {
+        const out = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+        batch = [];
+        batched = 0;
+        if (tap) {
+          tap(out).then(() => {
+            self.push(out);
+            cb();
+          }, cb);
+        } else {
+          self.push(out);
+          cb();
+        }
+      };
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           written += chunk.length;
           progress.add(chunk.length);
-          if (tap) tap(chunk).then(() => cb(null, chunk), cb);
-          else cb(null, chunk);
+          batch.push(chunk);
+          batched += chunk.length;
+          if (batched >= BATCH) emit(this, cb);
+          else cb();
+        },
+        flush(cb) {
+          if (batched > 0) emit(this, cb);
+          else cb();
         },
       });
       keep = true; // from here a failure leaves a partial worth resuming
       try {
-        await pipeline(res.body, counter, fs.createWriteStream(file, { flags: from > 0 ? 'a' : 'w', mode: 0o640, highWaterMark: 1 << 20 }));
+        const sink = opts.tapWrites ? new Writable({ write: (_c, _e, cb) => cb() }) : fs.createWriteStream(file, { flags: from > 0 ? 'a' : 'w', mode: 0o640, highWaterMark: 1 << 20 });
+        await pipeline(res.body, counter, sink);
       } catch (e) {
         throw networkError(url, e);
       }
@@ -155,7 +192,13 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
       }
       progress.finish();
       keep = false;
-      return { kind: 'downloaded', file, etag, maxAge: maxAgeFrom(header(res, 'cache-control')), discard: () => removePartial(file) };
+      // Complete: moved to a name of this process's own before the URL's lock is released, so a
+      // concurrent fetch of the URL starts afresh instead of resuming from (or deleting) this file
+      // while it is verified and committed. gc sweeps the name if this process dies.
+      const done = path.join(opts.tmpDir, `import-${process.pid}-dl${crypto.randomBytes(8).toString('hex')}`);
+      fs.renameSync(file, done);
+      fs.rmSync(file + '.etag', { force: true });
+      return { kind: 'downloaded', file: done, etag, maxAge: maxAgeFrom(header(res, 'cache-control')), discard: () => fs.rmSync(done, { force: true }) };
     }
     throw new RktError('ENETWORK', `error downloading ${url}: the server keeps refusing the requested range`);
   } catch (e) {

@@ -9,6 +9,7 @@
  */
 import { RktError, describeError } from '../errors';
 import type { RemoteRow } from '../store/db';
+import type { ImportResult, ImportStream } from '../native';
 import { useCached } from './cache-control';
 import { download, type DownloadResult } from './download';
 import { readSignatureFile, validateManifest } from './image-check';
@@ -82,11 +83,18 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
   // back. Nothing is committed before the verdict.
   const { startImageCheck, verifyImageSignature } = await import('./image-check');
   const streaming = ks && Buffer.isBuffer(sig) ? await startImageCheck(ks, sig, s.log, img.expect?.name) : undefined;
-  const importer = s.store.startImport(s.renderTrees);
+  // Started by download() once it knows where the download starts (always before the first tap):
+  // the import writes the partial file itself.
+  let started: ImportStream | undefined;
+  const importer = (): ImportStream => {
+    if (!started) throw new RktError('EIO', 'internal error: image bytes before the import started');
+    return started;
+  };
   let r: DownloadResult;
   try {
     r = await download(img.aciUrl, {
-      tap: streaming ? async (c) => void (await Promise.all([streaming.tap(c), importer.push(c)])) : (c) => importer.push(c),
+      tapWrites: (file, from) => void (started = s.store.startImport(s.renderTrees, { path: file, have: from })),
+      tap: streaming ? async (c) => void (await Promise.all([streaming.tap(c), importer().push(c)])) : (c) => importer().push(c),
       client,
       tmpDir: s.store.layout.casTmpDir,
       lockDir: s.store.layout.imageLocksDir,
@@ -96,10 +104,10 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
       debug,
     });
   } catch (e) {
-    await importer.abort();
+    await started?.abort();
     throw e;
   }
-  if (r.kind !== 'downloaded') await importer.abort();
+  if (r.kind !== 'downloaded') await started?.abort();
   if (r.kind === 'not-modified') {
     if (rem) {
       debug(`using image from local store for url ${img.aciUrl} (not modified)`);
@@ -122,9 +130,27 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
     // are the manifest's name's, known once the import has read the manifest (still before anything
     // is stored).
     const verify = (name: string) => (streaming ? streaming.finish(name) : verifyImageSignature(ks!, name, r.file, sig as Buffer, s.log));
-    if (ks && img.expect) identities = await verify(img.expect.name);
-    finished = true;
-    const imported = await s.store.finishImport(await importer.finish(), {
+    const finish = async (): Promise<ImportResult> => {
+      finished = true;
+      const b = await importer().finish();
+      // A gzip image's blob is the downloaded file itself, which download() has moved since.
+      if (b.blobIsSource) b.tmpPath = r.file;
+      return b;
+    };
+    // A check of the file (no streaming check) must wait until the import has written all of it;
+    // an import error then still comes after the signature's verdict, as rkt checks that first.
+    const early = ks && !streaming ? await finish().catch((e: unknown) => ({ failed: e })) : undefined;
+    if (ks && img.expect) {
+      try {
+        identities = await verify(img.expect.name);
+      } catch (e) {
+        if (early && !('failed' in early)) s.store.discardImport(early);
+        throw e;
+      }
+    }
+    if (early && 'failed' in early) throw early.failed;
+    const built = early ?? (await finish());
+    const imported = await s.store.finishImport(built, {
       latest: img.latest,
       check: async (m) => {
         if (img.expect) validateManifest(m, img.expect.name, img.expect.labels);
@@ -145,7 +171,7 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
     });
     return imported.key;
   } finally {
-    if (!finished) await importer.abort();
+    if (!finished) await started?.abort();
     r.discard();
   }
 }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
-import { native, type ImportResult, type ImportStream, type StreamedTree } from '../native';
+import { native, type ImportResult, type ImportStream, type SourceCopy, type StreamedTree } from '../native';
 import { parseImageManifest, type ImageManifest } from '../schema/image-manifest';
 import { parseAppString } from '../discovery/app-string';
 import { StoreDb, type AciInfo } from './db';
@@ -116,11 +116,11 @@ export class ImageStore {
    * An import fed by the caller, chunk by chunk (a download as it arrives); its result goes to
    * finishImport. Whoever starts one must finish or abort it.
    */
-  startImport(render: boolean): ImportStream {
+  startImport(render: boolean, copy?: SourceCopy): ImportStream {
     // A streamed import lives as long as its download: one killed with it leaves its temp files,
     // which the next one clears (as gc would).
     this.sweepDeadImports();
-    return native.startImport(this.layout.casTmpDir, render);
+    return native.startImport(this.layout.casTmpDir, render, copy);
   }
 
   /** Removes import temp files and trees of processes that are gone. */
@@ -133,6 +133,12 @@ export class ImageStore {
       n++;
     }
     return n;
+  }
+
+  /** Removes what an import produced (its temp blob and tree) when it is not to be committed. */
+  discardImport(imported: ImportResult): void {
+    fs.rmSync(imported.tmpPath, { force: true });
+    if (imported.tree) fs.rmSync(imported.tree.dir, { recursive: true, force: true });
   }
 
   /** Validates (opts.check) and commits what an import produced; nothing is left if that fails. */

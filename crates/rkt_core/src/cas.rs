@@ -39,6 +39,8 @@ pub struct ImportedAci {
     /// The blob, fsynced, in the temp dir; pass it to `commit_blob`. For a
     /// gzip source it is the source's bytes, otherwise the tar (see blob.rs).
     pub tmp_path: PathBuf,
+    /// `tmp_path` is the caller's `SourceCopy` file (its path, not a temp of ours).
+    pub blob_is_source: bool,
     /// Uncompressed tar bytes.
     pub size: u64,
     /// Raw bytes of the `manifest` entry.
@@ -76,7 +78,35 @@ pub fn import_aci_with(
 ) -> Result<ImportedAci> {
     let file =
         File::open(src).map_err(|e| CoreError::io(format!("open {}", src.display()), e))?;
-    import_from(file, src, tmp_dir, progress, render)
+    import_from(file, src, tmp_dir, progress, render, None)
+}
+
+/// A streamed source's copy on disk, kept by the caller across attempts (a
+/// download's partial file, for resuming): the import writes every source
+/// byte after the first `have` (already in the file) to it, and cuts the file
+/// to `have` first. For a gzip source that copy becomes the blob
+/// (`ImportedAci::blob_is_source`), so the bytes are written once.
+#[derive(Debug, Clone)]
+pub struct SourceCopy {
+    pub path: PathBuf,
+    pub have: u64,
+}
+
+impl SourceCopy {
+    pub(crate) fn open(&self) -> Result<File> {
+        let ctx = || format!("open {}", self.path.display());
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o640)
+            .open(&self.path)
+            .map_err(|e| CoreError::io(ctx(), e))?;
+        f.set_len(self.have).map_err(|e| CoreError::io(ctx(), e))?;
+        let mut f = f;
+        io::Seek::seek(&mut f, io::SeekFrom::Start(self.have)).map_err(|e| CoreError::io(ctx(), e))?;
+        Ok(f)
+    }
 }
 
 /// The import of any byte source (a file, or a download as it arrives);
@@ -87,6 +117,7 @@ pub(crate) fn import_from<R: Read + Send>(
     tmp_dir: &Path,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     render: bool,
+    copy: Option<(SourceCopy, File)>,
 ) -> Result<ImportedAci> {
     let mut head = vec![0u8; DETECT_LEN];
     let n = read_full(&mut input, &mut head)
@@ -103,7 +134,23 @@ pub(crate) fn import_from<R: Read + Send>(
     }
     let input = io::Cursor::new(head).chain(input);
 
-    let mut tmp = TempBlob::create(tmp_dir)?;
+    let (copy, copy_file) = match copy {
+        Some((c, f)) => (Some(c), Some(f)),
+        None => (None, None),
+    };
+    let copy = copy.as_ref();
+    let blob_is_source = copy.is_some() && file_type == FileType::Gzip;
+    // A gzip source is stored as it comes (blob.rs); anything else as the tar.
+    let tmp = if blob_is_source { None } else { Some(TempBlob::create(tmp_dir)?) };
+    let raw_out = match (&copy_file, &tmp) {
+        (Some(f), _) => Some(Tee::new(f, copy.map_or(0, |c| c.have))),
+        (None, Some(t)) if file_type == FileType::Gzip => Some(Tee::new(&t.file, 0)),
+        _ => None,
+    };
+    let tar_out = match &tmp {
+        Some(t) if file_type != FileType::Gzip => Some(&t.file),
+        _ => None,
+    };
     let mut tree_error = None;
     let mut tree = None;
     if render {
@@ -113,7 +160,7 @@ pub(crate) fn import_from<R: Read + Send>(
             Err(e) => tree_error = Some(e.to_string()),
         }
     }
-    let piped = pipeline(input, file_type, &mut tmp.file, progress, src, &mut tree);
+    let piped = pipeline(input, file_type, raw_out, tar_out, progress, src, &mut tree);
     let (out, size, scanner) = match piped.and_then(|(o, n, sc)| Ok((o, n, sc.finish()?))) {
         Ok(v) => v,
         Err(e) => {
@@ -131,10 +178,14 @@ pub(crate) fn import_from<R: Read + Send>(
         }
         None => None,
     };
-    let synced = tmp
-        .file
+    let (blob_file, blob_path) = match (&tmp, &copy_file, copy) {
+        (Some(t), _, _) => (&t.file, t.path.clone()),
+        (None, Some(f), Some(c)) => (f, c.path.clone()),
+        _ => unreachable!("a blob is always written somewhere"),
+    };
+    let synced = blob_file
         .sync_data()
-        .map_err(|e| CoreError::io(format!("fsync {}", tmp.path.display()), e));
+        .map_err(|e| CoreError::io(format!("fsync {}", blob_path.display()), e));
     if let Err(e) = synced {
         if let Some(t) = &tree {
             let _ = fs::remove_dir_all(&t.dir);
@@ -145,7 +196,11 @@ pub(crate) fn import_from<R: Read + Send>(
     Ok(ImportedAci {
         key: key_from_hex(&hash_hex),
         hash_hex,
-        tmp_path: tmp.keep(),
+        tmp_path: match tmp {
+            Some(t) => t.keep(),
+            None => blob_path,
+        },
+        blob_is_source,
         size,
         manifest: scanner.manifest,
         file_type,
@@ -199,7 +254,8 @@ pub fn hash_file(path: &Path) -> Result<String> {
 fn pipeline<R: Read + Send>(
     input: R,
     ft: FileType,
-    out: &mut File,
+    raw_out: Option<Tee<'_>>,
+    tar_out: Option<&File>,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     src: &Path,
     tree: &mut Option<StreamTree>,
@@ -208,10 +264,6 @@ fn pipeline<R: Read + Send>(
     let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
     let (hash_tx, hash_rx) = sync_channel::<Work>(QUEUE);
     let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(2 * QUEUE + 4);
-    // A gzip source is stored as it comes (blob.rs): the decompression thread
-    // writes what it reads. Anything else is stored as the tar.
-    let out: &File = out;
-    let (raw_out, tar_out) = if ft == FileType::Gzip { (Some(out), None) } else { (None, Some(out)) };
     thread::scope(|s| {
         let producer = s.spawn(|| produce(input, ft, &read_bytes, tx, pool_rx, src, raw_out));
         let hasher = s.spawn(move || hashwork::run(hash_rx, Some(pool_tx)));
@@ -233,8 +285,8 @@ fn pipeline<R: Read + Send>(
     })
 }
 
-/// Decompresses `file` into chunks sent to `tx`. With `raw_out`, every
-/// source byte read is also written there, with writeback started as it goes.
+/// Decompresses `file` into chunks sent to `tx`. With `raw_out`, the source
+/// bytes read are also written there, with writeback started as it goes.
 pub(crate) fn produce<R: Read>(
     file: R,
     ft: FileType,
@@ -242,15 +294,10 @@ pub(crate) fn produce<R: Read>(
     tx: SyncSender<Vec<u8>>,
     pool: Receiver<Vec<u8>>,
     src: &Path,
-    raw_out: Option<&File>,
+    raw_out: Option<Tee<'_>>,
 ) -> Result<()> {
     let write_failed = Mutex::new(None);
-    let tee = raw_out.map(|file| Tee {
-        file,
-        written: 0,
-        flushed: 0,
-        failed: &write_failed,
-    });
+    let tee = raw_out.map(|t| Tee { failed: Some(&write_failed), ..t });
     let input = BufReader::with_capacity(
         256 << 10,
         Counting {
@@ -373,30 +420,49 @@ struct Counting<'a, R> {
     tee: Option<Tee<'a>>,
 }
 
-/// Where a gzip source's bytes are stored as they are read.
-struct Tee<'a> {
+/// Where a source's bytes are stored as they are read: from file offset
+/// `skip` on (the bytes before it are already there).
+pub(crate) struct Tee<'a> {
     file: &'a File,
-    written: u64,
+    /// Source bytes seen so far (= the file offset they belong at).
+    seen: u64,
+    skip: u64,
     flushed: u64,
     /// The write error, for `produce` to report instead of a decoder error.
-    failed: &'a Mutex<Option<io::Error>>,
+    failed: Option<&'a Mutex<Option<io::Error>>>,
+}
+
+impl<'a> Tee<'a> {
+    fn new(file: &'a File, skip: u64) -> Self {
+        Tee { file, seen: 0, skip, flushed: skip, failed: None }
+    }
+
+    fn write(&mut self, b: &[u8]) -> io::Result<()> {
+        let start = self.seen;
+        self.seen += b.len() as u64;
+        if self.seen <= self.skip {
+            return Ok(());
+        }
+        let from = self.skip.saturating_sub(start) as usize;
+        let mut f = self.file;
+        f.write_all(&b[from..])?;
+        if self.seen - self.flushed >= WRITEBACK_STEP {
+            start_writeback(self.file, self.flushed, self.seen - self.flushed);
+            self.flushed = self.seen;
+        }
+        Ok(())
+    }
 }
 
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let k = self.inner.read(buf)?;
         if let Some(t) = self.tee.as_mut() {
-            let mut f = t.file;
-            if let Err(e) = f.write_all(&buf[..k]) {
-                if let Ok(mut slot) = t.failed.lock() {
+            if let Err(e) = t.write(&buf[..k]) {
+                if let Some(Ok(mut slot)) = t.failed.map(|m| m.lock()) {
                     *slot = Some(e);
                 }
                 return Err(io::Error::other("temp blob write failed"));
-            }
-            t.written += k as u64;
-            if t.written - t.flushed >= WRITEBACK_STEP {
-                start_writeback(t.file, t.flushed, t.written - t.flushed);
-                t.flushed = t.written;
             }
         }
         self.n.fetch_add(k as u64, Ordering::Relaxed);

@@ -28,7 +28,7 @@ mod tar_stream;
 mod tar_write;
 
 pub use aci_scan::{AciScanner, ScanResult, MAX_MANIFEST};
-pub use cas::{commit_blob, hash_file, import_aci, import_aci_with, ImportedAci};
+pub use cas::{commit_blob, hash_file, import_aci, import_aci_with, ImportedAci, SourceCopy};
 pub use copytree::copy_tree;
 pub use detect::{detect, FileType};
 pub use layer_squash::{squash_layers, LayerInput, SquashedAci};

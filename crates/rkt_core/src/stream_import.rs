@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
-use crate::cas::{import_from, ImportedAci};
+use crate::cas::{import_from, ImportedAci, SourceCopy};
 use crate::error::{CoreError, Result};
 
 /// Bytes queued before `push` asks the caller to wait.
@@ -95,16 +95,20 @@ impl Drop for QueueReader {
 }
 
 impl StreamImport {
-    /// Starts an import into `tmp_dir` (rendering the tree too when `render`).
-    pub fn start(tmp_dir: &Path, render: bool) -> Result<Self> {
+    /// Starts an import into `tmp_dir` (rendering the tree too when `render`),
+    /// writing the source bytes to `copy` when given (see `SourceCopy`).
+    pub fn start(tmp_dir: &Path, render: bool, copy: Option<SourceCopy>) -> Result<Self> {
         let shared = Arc::new(Shared::default());
         let reader = QueueReader { shared: shared.clone(), cur: Vec::new(), pos: 0 };
         let tmp: PathBuf = tmp_dir.to_path_buf();
+        // Opened (and cut to `have`) now, not when the first bytes arrive: the caller may move the
+        // file as soon as it has pushed them all.
+        let copy = copy.map(|c| c.open().map(|f| (c, f))).transpose()?;
         let handle = thread::Builder::new()
             .name("rkt-import".into())
             .spawn(move || {
                 let src = Path::new("the image stream");
-                import_from(reader, src, &tmp, None, render)
+                import_from(reader, src, &tmp, None, render, copy)
             })
             .map_err(|e| CoreError::io("start the import thread", e))?;
         Ok(StreamImport { shared, handle: Some(handle) })

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use common::*;
 use rkt_core::treehash::tree_hash;
-use rkt_core::{import_aci, import_aci_with, render_tree_hashed, CoreError, ImportedAci, StreamImport};
+use rkt_core::blob::hash_blob;
+use rkt_core::{import_aci, import_aci_with, render_tree_hashed, CoreError, ImportedAci, SourceCopy, StreamImport};
 
 fn image() -> Vec<u8> {
     let mut t = Tar::aci();
@@ -25,7 +26,13 @@ fn image() -> Vec<u8> {
 
 /// Feeds `data` in chunks of varying sizes, waiting for room when told to.
 fn stream(data: &[u8], tmp: &Path, render: bool) -> Result<ImportedAci, CoreError> {
-    let s = StreamImport::start(tmp, render).unwrap();
+    stream_from(data, 0, tmp, render, None)
+}
+
+/// `stream` of `data[from..]` with a source copy (which the caller filled up to `have`).
+fn stream_from(data: &[u8], from: usize, tmp: &Path, render: bool, copy: Option<SourceCopy>) -> Result<ImportedAci, CoreError> {
+    let s = StreamImport::start(tmp, render, copy).unwrap();
+    let data = &data[from..];
     let sizes = [1usize, 511, 4096, 65536, 7, 300_000];
     let (mut off, mut i) = (0, 0);
     while off < data.len() {
@@ -107,12 +114,12 @@ fn abort_mid_stream_and_dropping_leave_nothing() {
     let data = gzip(&image());
     let d = tempfile::tempdir().unwrap();
     let tmp = tmpdir(d.path(), "tmp");
-    let s = StreamImport::start(&tmp, true).unwrap();
+    let s = StreamImport::start(&tmp, true, None).unwrap();
     s.push(data[..data.len() / 2].to_vec());
     s.abort();
     assert!(dir_is_empty(&tmp));
     // All bytes in, never finished: dropping it cleans up as well.
-    let s = StreamImport::start(&tmp, true).unwrap();
+    let s = StreamImport::start(&tmp, true, None).unwrap();
     s.push(data.clone());
     drop(s);
     assert!(dir_is_empty(&tmp));
@@ -136,4 +143,53 @@ fn a_render_error_stops_only_the_tree() {
     assert!(why.contains("not extracted"), "{why}");
     fs::remove_file(&a.tmp_path).unwrap();
     assert!(dir_is_empty(&tmp), "the failed tree was left behind");
+}
+
+/// A download's partial file as the source copy: every byte lands in it once
+/// (after the `have` already there), and for gzip it is the blob itself.
+#[test]
+fn a_source_copy_gets_every_byte_and_is_the_blob_for_gzip() {
+    let tar = image();
+    for data in [gzip(&tar), xz(&tar)] {
+        for have in [0usize, 1, data.len() / 2, data.len()] {
+            let d = tempfile::tempdir().unwrap();
+            let tmp = tmpdir(d.path(), "tmp");
+            let part = d.path().join("dl-partial");
+            // What an earlier, interrupted attempt left, plus stale bytes a
+            // restart must not keep.
+            let mut old = data[..have].to_vec();
+            old.extend_from_slice(b"stale tail");
+            fs::write(&part, &old).unwrap();
+            // The caller feeds the bytes it has first, then the rest.
+            let copy = SourceCopy { path: part.clone(), have: have as u64 };
+            let a = stream_from(&data, 0, &tmp, false, Some(copy)).unwrap();
+            assert_eq!(fs::read(&part).unwrap(), data, "have={have}");
+            assert_eq!(a.key, key_of(&tar));
+            let is_gzip = data[0] == 0x1f;
+            assert_eq!(a.blob_is_source, is_gzip);
+            if is_gzip {
+                assert_eq!(a.tmp_path, part);
+                assert!(dir_is_empty(&tmp), "no second copy of a gzip source");
+            } else {
+                assert!(a.tmp_path.starts_with(&tmp));
+                assert_eq!(fs::read(&a.tmp_path).unwrap(), tar);
+            }
+            assert_eq!(hash_blob(&a.tmp_path).unwrap(), a.hash_hex);
+        }
+    }
+}
+
+#[test]
+fn an_aborted_stream_leaves_a_prefix_in_its_source_copy() {
+    let data = gzip(&image());
+    let d = tempfile::tempdir().unwrap();
+    let tmp = tmpdir(d.path(), "tmp");
+    let part = d.path().join("dl-partial");
+    let s = StreamImport::start(&tmp, true, Some(SourceCopy { path: part.clone(), have: 0 })).unwrap();
+    s.push(data[..data.len() / 2].to_vec());
+    s.abort();
+    assert!(dir_is_empty(&tmp), "no temp blob or tree");
+    // What was written before the abort is a prefix to resume from.
+    let kept = fs::read(&part).unwrap_or_default();
+    assert!(data.starts_with(&kept), "the copy is a prefix of the source");
 }

@@ -19,6 +19,8 @@ pub struct ImportResult {
     pub key: String,
     pub hash_hex: String,
     pub tmp_path: String,
+    /// `tmpPath` is the stream's source copy (a gzip download's partial file), not a temp of ours.
+    pub blob_is_source: bool,
     pub size: f64,
     pub manifest: Buffer,
     pub file_type: String,
@@ -41,6 +43,7 @@ fn import_result(out: rkt_core::cas::ImportedAci) -> ImportResult {
         key: out.key,
         hash_hex: out.hash_hex,
         tmp_path: out.tmp_path.to_string_lossy().into_owned(),
+        blob_is_source: out.blob_is_source,
         size: out.size as f64,
         manifest: out.manifest.into(),
         file_type: format!("{:?}", out.file_type).to_lowercase(),
@@ -105,9 +108,12 @@ impl Task for StreamFinish {
 
 #[napi]
 impl AciStream {
+    /// With `copyPath`, every pushed byte after the first `copyHave` is also written to that file
+    /// (a download's partial file: see rkt_core::SourceCopy).
     #[napi(constructor)]
-    pub fn new(tmp_dir: String, render: bool) -> Result<Self> {
-        let s = rkt_core::StreamImport::start(tmp_dir.as_ref(), render).map_err(to_napi)?;
+    pub fn new(tmp_dir: String, render: bool, copy_path: Option<String>, copy_have: Option<f64>) -> Result<Self> {
+        let copy = copy_path.map(|p| rkt_core::SourceCopy { path: p.into(), have: copy_have.unwrap_or(0.0) as u64 });
+        let s = rkt_core::StreamImport::start(tmp_dir.as_ref(), render, copy).map_err(to_napi)?;
         Ok(AciStream { inner: Some(s) })
     }
 
