@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node scripts/bundle.js
-rm -rf dist/rkt.js.*cache dist/parser-cache
+rm -rf dist/rkt.js.*cache dist/rkt-net.js.*cache dist/parser-cache
 node bin/rkt version >/dev/null # a first code cache (each command writes its own when it first succeeds)

@@ -11,6 +11,7 @@ import { RktError, describeError } from '../errors';
 import type { RemoteRow } from '../store/db';
 import type { ImportResult, ImportStream } from '../native';
 import { useCached } from './cache-control';
+import { mark } from '../util/timing';
 import { download, type DownloadResult } from './download';
 import { readSignatureFile, validateManifest } from './image-check';
 import type { FetchSession } from './session';
@@ -77,6 +78,7 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
     }
   }
   debug(`fetching image from ${img.aciUrl}`);
+  mark('fetch-start');
   const client = await s.client();
   // With the signature at hand, the bytes are verified while they are downloaded; and they are
   // imported (decompressed, hashed, stored, rendered) as they arrive, so the file is never read
@@ -119,6 +121,7 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
     throw new RktError('ENETWORK', `error downloading ${img.aciUrl}: 304 Not Modified for an image not in the store`);
   }
   if (r.kind === 'deferred') throw new RktError('ENETWORK', `error downloading ${img.aciUrl}: bad HTTP status code: 202`);
+  mark('fetch-downloaded');
   let finished = false;
   try {
     if (sig === 'deferred') {
@@ -133,6 +136,7 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
     const finish = async (): Promise<ImportResult> => {
       finished = true;
       const b = await importer().finish();
+      mark('fetch-import-finished');
       // A gzip image's blob is the downloaded file itself, which download() has moved since.
       if (b.blobIsSource) b.tmpPath = r.file;
       return b;
@@ -157,6 +161,7 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
         else if (ks) identities = await verify(m.name);
       },
     });
+    mark('fetch-committed');
     if (identities) {
       s.log.print('signature verified:');
       for (const id of identities) s.log.print(`  ${id}`);
