@@ -5,9 +5,10 @@
 //! second. The selection of an entry depends only on what earlier images and
 //! earlier entries provided, so deciding and extracting in the same pass, in
 //! the same order (top image first), gives the same tree from one read of each
-//! blob. A second thread checks the blob's hash as the bytes go by and
-//! computes the content digests of the tree hash, so that the hash comes out
-//! of the render itself (see treehash.rs) instead of a second walk.
+//! blob. A second thread computes the content digests of the tree hash as the
+//! bytes go by, so that the hash comes out of the render itself (see
+//! treehash.rs) instead of a second walk; each unverified blob's own hash is
+//! checked by a thread of its own.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -75,12 +76,20 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
     let mut provided: HashMap<Vec<u8>, bool> = HashMap::new();
     let mut stats = RenderStats::default();
     thread::scope(|s| {
+        // Each unverified blob is hashed by a thread of its own reading the blob itself (from the
+        // page cache), not from the chunks the render has parsed: an image's small files make the
+        // render slow and its large ones make the hash slow, so a hash that followed the render
+        // could not work ahead and the two took turns (a 200 MiB image rendered ~35% slower).
+        let blob_hashes: Vec<_> = images
+            .iter()
+            .filter(|i| !i.verified)
+            .map(|i| s.spawn(|| crate::blob::hash_blob(&i.blob_path)))
+            .collect();
         let (tx, rx) = sync_channel::<Work>(QUEUE);
         let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(QUEUE + 4);
         let hasher = s.spawn(move || hashwork::run(rx, Some(pool_tx)));
         let mut result = Ok(());
         let mut read_err = None;
-        let mut checked = 0;
         for (i, img) in images.iter().enumerate() {
             let select = Select::Render {
                 first: i == 0,
@@ -90,7 +99,7 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
             };
             let mut sink = ExtractSink::new(&mut w, select, &mut provided, &mut stats);
             let mut parser = TarParser::new();
-            let r = feed_blob(&img.blob_path, !img.verified, &tx, &pool_rx, |chunk, segs| match chunk {
+            let r = feed_blob(&img.blob_path, &tx, &pool_rx, |chunk, segs| match chunk {
                 Some(c) => {
                     sink.begin_chunk(c);
                     let r = parser.push(c, &mut sink);
@@ -99,9 +108,6 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
                 }
                 None => parser.finish(),
             });
-            if !img.verified {
-                checked += 1;
-            }
             match r {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
@@ -121,12 +127,14 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
         let out = hasher
             .join()
             .map_err(|_| CoreError::Io("hash thread panicked".into()))?;
-        if let Some(e) = read_err {
-            return Err(e);
-        }
+        let got: Vec<Result<String>> = blob_hashes
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(CoreError::Io("blob hash thread panicked".into()))))
+            .collect();
         // A tampered blob explains whatever else went wrong: it wins.
         let unverified = images.iter().zip(&wants).filter_map(|(i, w)| w.as_ref().map(|w| (i, w)));
-        for ((img, want), got) in unverified.zip(&out.blobs).take(checked) {
+        for ((img, want), got) in unverified.zip(&got) {
+            let Ok(got) = got else { continue };
             if !got.starts_with(want.as_str()) {
                 return Err(CoreError::HashMismatch(format!(
                     "{}: image hash does not match expected (sha512-{} != {})",
@@ -135,6 +143,12 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
                     img.key
                 )));
             }
+        }
+        if let Some(e) = read_err {
+            return Err(e);
+        }
+        if let Some(Err(e)) = got.into_iter().find(|g| g.is_err()) {
+            return Err(e);
         }
         result?;
         let hash = match w.records().and_then(|r| r.finish(&out.contents)) {
@@ -151,18 +165,16 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
 
 /// Reads a blob chunk by chunk into pooled buffers, calls `f` on each (then
 /// with None at the end) and passes the chunk on to the hash thread with the
-/// file-data segments `f` found, and to the blob hash when `blob`. Once `f`
-/// fails the rest is still read and hashed, so a tampered blob is told apart
-/// from a bad one. Outer error: reading failed; inner: what `f` said.
+/// file-data segments `f` found; stops at `f`'s first error. Outer error:
+/// reading failed; inner: what `f` said. (The blob's own hash is taken apart,
+/// see render_tree_hashed.)
 fn feed_blob(
     path: &Path,
-    blob: bool,
     tx: &SyncSender<Work>,
     pool: &std::sync::mpsc::Receiver<Vec<u8>>,
     mut f: impl FnMut(Option<&[u8]>, &mut Vec<Seg>) -> Result<()>,
 ) -> io::Result<Result<()>> {
     let mut file = crate::blob::open_blob(path)?;
-    let mut result = Ok(());
     loop {
         let mut buf = pool.try_recv().unwrap_or_default();
         buf.resize(CHUNK, 0);
@@ -172,26 +184,15 @@ fn feed_blob(
         }
         buf.truncate(n);
         let mut segs = Vec::new();
-        if result.is_ok() {
-            result = f(Some(&buf), &mut segs);
-        }
+        let result = f(Some(&buf), &mut segs);
         if result.is_err() {
-            segs.clear();
-            if !blob {
-                return Ok(result);
-            }
+            return Ok(result);
         }
-        if tx.send(Work::Chunk { buf, segs, blob }).is_err() {
+        if tx.send(Work::Chunk { buf, segs, blob: false }).is_err() {
             break;
         }
     }
-    if result.is_ok() {
-        result = f(None, &mut Vec::new());
-    }
-    if blob {
-        let _ = tx.send(Work::EndBlob);
-    }
-    Ok(result)
+    Ok(f(None, &mut Vec::new()))
 }
 
 /// Untars one ACI into `dest` (`manifest` and `rootfs/`), or with
