@@ -4,7 +4,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +15,7 @@ use crate::aci_scan::AciScanner;
 use crate::detect::{detect, FileType, DETECT_LEN};
 use crate::digest::Sha512;
 use crate::error::{CoreError, Result};
+use crate::flusher::{FlushOutcome, Flusher};
 use crate::hashwork::{self, Work};
 use crate::render::{StreamTree, StreamedTree};
 
@@ -25,8 +25,6 @@ pub(crate) const CHUNK: usize = 256 << 10;
 /// Chunks queued per channel; with two channels and the buffer pool the
 /// pipeline holds about 10 MiB whatever the image size.
 pub(crate) const QUEUE: usize = 16;
-/// Start writeback every this many bytes so the final fsync has little left.
-const WRITEBACK_STEP: u64 = 32 << 20;
 /// Length of a store key's hex part (rkt keeps half of the SHA-512).
 pub const KEY_HEX_LEN: usize = 64;
 
@@ -142,13 +140,25 @@ pub(crate) fn import_from<R: Read + Send>(
     let blob_is_source = copy.is_some() && file_type == FileType::Gzip;
     // A gzip source is stored as it comes (blob.rs); anything else as the tar.
     let tmp = if blob_is_source { None } else { Some(TempBlob::create(tmp_dir)?) };
+    // The blob is flushed as it is written (flusher.rs); a non-gzip source's copy is only a
+    // download's partial file, which needs no durability.
+    let mut outcome: Option<FlushOutcome> = None;
+    let mut flushed = |f: &File, have: u64| {
+        let fl = Flusher::start(f, have);
+        outcome = Some(fl.outcome());
+        Some(fl)
+    };
     let raw_out = match (&copy_file, &tmp) {
-        (Some(f), _) => Some(Tee::new(f, copy.map_or(0, |c| c.have))),
-        (None, Some(t)) if file_type == FileType::Gzip => Some(Tee::new(&t.file, 0)),
+        (Some(f), _) => {
+            let have = copy.map_or(0, |c| c.have);
+            let fl = if blob_is_source { flushed(f, have) } else { None };
+            Some(Tee::new(f, have, fl))
+        }
+        (None, Some(t)) if file_type == FileType::Gzip => Some(Tee::new(&t.file, 0, flushed(&t.file, 0))),
         _ => None,
     };
     let tar_out = match &tmp {
-        Some(t) if file_type != FileType::Gzip => Some(&t.file),
+        Some(t) if file_type != FileType::Gzip => Some((&t.file, flushed(&t.file, 0))),
         _ => None,
     };
     let mut tree_error = None;
@@ -183,8 +193,10 @@ pub(crate) fn import_from<R: Read + Send>(
         (None, Some(f), Some(c)) => (f, c.path.clone()),
         _ => unreachable!("a blob is always written somewhere"),
     };
-    let synced = blob_file
-        .sync_data()
+    // The pipeline's threads are joined, so the flusher has stopped and its error (if any) is in.
+    let synced = outcome
+        .map_or(Ok(()), |o| o.take())
+        .and_then(|()| blob_file.sync_data())
         .map_err(|e| CoreError::io(format!("fsync {}", blob_path.display()), e));
     if let Err(e) = synced {
         if let Some(t) = &tree {
@@ -255,7 +267,7 @@ fn pipeline<R: Read + Send>(
     input: R,
     ft: FileType,
     raw_out: Option<Tee<'_>>,
-    tar_out: Option<&File>,
+    tar_out: Option<(&File, Option<Flusher>)>,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     src: &Path,
     tree: &mut Option<StreamTree>,
@@ -336,14 +348,13 @@ pub(crate) fn produce<R: Read>(
 fn consume(
     rx: Receiver<Vec<u8>>,
     hash_tx: SyncSender<Work>,
-    mut out: Option<&File>,
+    mut out: Option<(&File, Option<Flusher>)>,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     counter: &AtomicU64,
     tree: &mut Option<StreamTree>,
 ) -> Result<(u64, AciScanner)> {
     let mut scanner = AciScanner::new();
     let mut size = 0u64;
-    let mut flushed = 0u64;
     for buf in rx.iter() {
         if size == 0 && out.is_some() && buf.starts_with(&crate::blob::GZIP_MAGIC) {
             // Stored, it would read back as a gzip blob (blob.rs).
@@ -355,12 +366,11 @@ fn consume(
             t.push(&buf, &mut segs);
         }
         size += buf.len() as u64;
-        if let Some(f) = out.as_mut() {
+        if let Some((mut f, fl)) = out.as_mut() {
             f.write_all(&buf)
                 .map_err(|e| CoreError::io("write temp file", e))?;
-            if size - flushed >= WRITEBACK_STEP {
-                start_writeback(f, flushed, size - flushed);
-                flushed = size;
+            if let Some(fl) = fl {
+                fl.wrote(buf.len() as u64);
             }
         }
         if let Some(p) = progress {
@@ -372,20 +382,6 @@ fn consume(
     }
     let _ = hash_tx.send(Work::EndBlob);
     Ok((size, scanner))
-}
-
-/// Asks the kernel to begin writing a range back without waiting for it, so
-/// the disk works while we decompress instead of all at fsync time.
-fn start_writeback(f: &File, offset: u64, len: u64) {
-    // SAFETY: plain syscall on a valid fd; failure only loses the hint.
-    unsafe {
-        libc::sync_file_range(
-            f.as_raw_fd(),
-            offset as libc::off64_t,
-            len as libc::off64_t,
-            libc::SYNC_FILE_RANGE_WRITE,
-        );
-    }
 }
 
 fn stream_error(ft: FileType, src: &Path, e: io::Error) -> CoreError {
@@ -427,14 +423,15 @@ pub(crate) struct Tee<'a> {
     /// Source bytes seen so far (= the file offset they belong at).
     seen: u64,
     skip: u64,
-    flushed: u64,
+    /// When this file is the blob.
+    flusher: Option<Flusher>,
     /// The write error, for `produce` to report instead of a decoder error.
     failed: Option<&'a Mutex<Option<io::Error>>>,
 }
 
 impl<'a> Tee<'a> {
-    fn new(file: &'a File, skip: u64) -> Self {
-        Tee { file, seen: 0, skip, flushed: skip, failed: None }
+    fn new(file: &'a File, skip: u64, flusher: Option<Flusher>) -> Self {
+        Tee { file, seen: 0, skip, flusher, failed: None }
     }
 
     fn write(&mut self, b: &[u8]) -> io::Result<()> {
@@ -446,9 +443,8 @@ impl<'a> Tee<'a> {
         let from = self.skip.saturating_sub(start) as usize;
         let mut f = self.file;
         f.write_all(&b[from..])?;
-        if self.seen - self.flushed >= WRITEBACK_STEP {
-            start_writeback(self.file, self.flushed, self.seen - self.flushed);
-            self.flushed = self.seen;
+        if let Some(fl) = self.flusher.as_mut() {
+            fl.wrote((b.len() - from) as u64);
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ pub mod treehash;
 pub mod treestat;
 
 mod digest;
+mod flusher;
 mod hashwork;
 mod inflate;
 mod pathutil;
