@@ -20,6 +20,7 @@ pub mod treehash;
 pub mod treestat;
 
 mod digest;
+mod file_writer;
 mod flusher;
 mod hashwork;
 mod inflate;

@@ -14,12 +14,15 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
 use std::thread;
 
 use crate::aci_scan::check_entry_names;
 use crate::cas::KEY_HEX_LEN;
 use crate::error::{CoreError, Result};
+use crate::file_writer::{self, FileOp, WriterState};
 use crate::hashwork::{self, Seg, Work};
 use crate::pathutil::{clean, parent, q};
 use crate::safe_fs::SafeWriter;
@@ -71,6 +74,8 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
     fs::create_dir_all(dest).map_err(|e| CoreError::io(format!("create {}", dest.display()), e))?;
     let mut w = SafeWriter::open(dest)?;
     w.record();
+    let writer_state = Arc::new(WriterState::default());
+    w.defer_files(writer_state.clone());
     // One image without a whitelist: nothing can be shadowed, skip the bookkeeping.
     let track = images.len() > 1 || images.iter().any(|i| !i.path_whitelist.is_empty());
     let mut provided: HashMap<Vec<u8>, bool> = HashMap::new();
@@ -85,8 +90,15 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
             .filter(|i| !i.verified)
             .map(|i| s.spawn(|| crate::blob::hash_blob(&i.blob_path)))
             .collect();
-        let (tx, rx) = sync_channel::<Work>(QUEUE);
-        let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(QUEUE + 4);
+        // The chunks go from this thread (parsing, creating entries) to the file writer (data and
+        // metadata of regular files) to the hash thread (content digests), which recycles them.
+        let (tx, wrx) = sync_channel::<(Work, Vec<FileOp>)>(QUEUE);
+        let (wtx, rx) = sync_channel::<Work>(QUEUE);
+        let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(2 * QUEUE + 4);
+        let root_shown = dest.display().to_string();
+        let is_root = rustix::process::geteuid().is_root();
+        let ws = writer_state.clone();
+        let writer = s.spawn(move || file_writer::run(wrx, wtx, ws, root_shown, is_root));
         let hasher = s.spawn(move || hashwork::run(rx, Some(pool_tx)));
         let mut result = Ok(());
         let mut read_err = None;
@@ -99,14 +111,19 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
             };
             let mut sink = ExtractSink::new(&mut w, select, &mut provided, &mut stats);
             let mut parser = TarParser::new();
-            let r = feed_blob(&img.blob_path, &tx, &pool_rx, |chunk, segs| match chunk {
+            let r = feed_blob(&img.blob_path, &tx, &pool_rx, &writer_state, |chunk, segs, ops| match chunk {
                 Some(c) => {
                     sink.begin_chunk(c);
                     let r = parser.push(c, &mut sink);
                     segs.append(&mut sink.segs);
+                    ops.append(&mut sink.w.take_ops());
                     r
                 }
-                None => parser.finish(),
+                None => {
+                    let r = parser.finish();
+                    ops.append(&mut sink.w.take_ops());
+                    r
+                }
             });
             match r {
                 Ok(Ok(())) => {}
@@ -123,7 +140,14 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
         if result.is_ok() && read_err.is_none() {
             result = w.finish_entry();
         }
+        let rest = w.take_ops();
+        if !rest.is_empty() {
+            let _ = tx.send((Work::Chunk { buf: Vec::new(), segs: Vec::new(), blob: false }, rest));
+        }
         drop(tx);
+        let written = writer
+            .join()
+            .map_err(|_| CoreError::Io("file writer thread panicked".into()))?;
         let out = hasher
             .join()
             .map_err(|_| CoreError::Io("hash thread panicked".into()))?;
@@ -151,6 +175,9 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
             return Err(e);
         }
         result?;
+        if let Some(e) = written {
+            return Err(e);
+        }
         let hash = match w.records().and_then(|r| r.finish(&out.contents)) {
             Some(h) => h,
             None => {
@@ -164,18 +191,22 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
 }
 
 /// Reads a blob chunk by chunk into pooled buffers, calls `f` on each (then
-/// with None at the end) and passes the chunk on to the hash thread with the
-/// file-data segments `f` found; stops at `f`'s first error. Outer error:
-/// reading failed; inner: what `f` said. (The blob's own hash is taken apart,
-/// see render_tree_hashed.)
+/// with None at the end) and passes the chunk on to the file writer with the
+/// file-data segments and writer ops `f` found; stops at `f`'s first error, or
+/// when the writer failed (it reports why). Outer error: reading failed; inner:
+/// what `f` said. (The blob's own hash is taken apart, see render_tree_hashed.)
 fn feed_blob(
     path: &Path,
-    tx: &SyncSender<Work>,
+    tx: &SyncSender<(Work, Vec<FileOp>)>,
     pool: &std::sync::mpsc::Receiver<Vec<u8>>,
-    mut f: impl FnMut(Option<&[u8]>, &mut Vec<Seg>) -> Result<()>,
+    writer: &WriterState,
+    mut f: impl FnMut(Option<&[u8]>, &mut Vec<Seg>, &mut Vec<FileOp>) -> Result<()>,
 ) -> io::Result<Result<()>> {
     let mut file = crate::blob::open_blob(path)?;
     loop {
+        if writer.failed.load(Ordering::Relaxed) {
+            return Ok(Ok(()));
+        }
         let mut buf = pool.try_recv().unwrap_or_default();
         buf.resize(CHUNK, 0);
         let n = read_full(&mut file, &mut buf)?;
@@ -184,15 +215,19 @@ fn feed_blob(
         }
         buf.truncate(n);
         let mut segs = Vec::new();
-        let result = f(Some(&buf), &mut segs);
-        if result.is_err() {
+        let mut ops = Vec::new();
+        let result = f(Some(&buf), &mut segs, &mut ops);
+        // Even on error: the writer must get the fds (it closes them).
+        if tx.send((Work::Chunk { buf, segs, blob: false }, ops)).is_err() || result.is_err() {
             return Ok(result);
         }
-        if tx.send(Work::Chunk { buf, segs, blob: false }).is_err() {
-            break;
-        }
     }
-    Ok(f(None, &mut Vec::new()))
+    let mut ops = Vec::new();
+    let result = f(None, &mut Vec::new(), &mut ops);
+    if !ops.is_empty() {
+        let _ = tx.send((Work::Chunk { buf: Vec::new(), segs: Vec::new(), blob: false }, ops));
+    }
+    Ok(result)
 }
 
 /// Untars one ACI into `dest` (`manifest` and `rootfs/`), or with
@@ -212,6 +247,7 @@ pub fn extract_aci(blob_path: &Path, dest: &Path, rootfs_only: bool) -> Result<(
         if n == 0 {
             break;
         }
+        sink.begin_chunk(&buf[..n]);
         parser.push(&buf[..n], &mut sink)?;
     }
     parser.finish()?;
@@ -388,16 +424,16 @@ impl Sink for ExtractSink<'_> {
 
     fn data(&mut self, chunk: &[u8]) -> Result<()> {
         self.stats.bytes += chunk.len() as u64;
+        // The parser hands out pieces of the chunk it was given.
+        let start = (chunk.as_ptr() as usize).wrapping_sub(self.base);
+        if start > self.base_len || self.base_len - start < chunk.len() {
+            return Err(CoreError::Io("file data outside the chunk being parsed".into()));
+        }
         let slot = self.w.current_slot();
         if slot != NONE {
-            // The parser hands out pieces of the chunk it was given.
-            let start = (chunk.as_ptr() as usize).wrapping_sub(self.base);
-            if start > self.base_len || self.base_len - start < chunk.len() {
-                return Err(CoreError::Io("file data outside the chunk being parsed".into()));
-            }
             self.segs.push(Seg { slot, start: start as u32, end: (start + chunk.len()) as u32 });
         }
-        self.w.write(chunk)
+        self.w.write(chunk, start)
     }
 
     fn end_entry(&mut self) -> Result<()> {

@@ -13,12 +13,15 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, Timespec, Timestamps, XattrFlags};
 use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
 
 use crate::error::{CoreError, Result};
+use crate::file_writer::{FileOp, WriterState, MAX_PENDING};
 use crate::pathutil::q;
 use crate::tar_stream::{Entry, Kind};
 use crate::treehash::{keep_xattr, Record, TreeRecords, NONE};
@@ -74,7 +77,8 @@ impl Meta {
 }
 
 struct OpenFile {
-    file: File,
+    /// None when the file was handed to the writer thread (file_writer.rs).
+    file: Option<File>,
     rel: Vec<u8>,
     meta: Meta,
     /// Created with the right owner already (no chown needed).
@@ -113,6 +117,14 @@ pub(crate) struct SafeWriter {
     records: Option<TreeRecords>,
     /// Start writeback of each large file once written (see `start_writeback`).
     writeback: bool,
+    /// Regular files' data and metadata go to a writer thread (see `defer_files`).
+    defer: Option<Deferred>,
+}
+
+struct Deferred {
+    /// What the writer must do, in order, with the chunk being parsed.
+    ops: Vec<FileOp>,
+    state: Arc<WriterState>,
 }
 
 /// The umask without changing it (umask(2) can only be read by setting it,
@@ -186,6 +198,7 @@ impl SafeWriter {
             umask: current_umask(),
             records: None,
             writeback: false,
+            defer: None,
         })
     }
 
@@ -194,6 +207,19 @@ impl SafeWriter {
     /// disk then works while the rest is extracted, not all at the sync.
     pub(crate) fn start_writeback(&mut self) {
         self.writeback = true;
+    }
+
+    /// Hand the rest of each regular file's work (data, owner, mode, times, close) to a writer
+    /// thread after creating it: `take_ops` gives what to send along with each chunk. Only as
+    /// root and for files without xattrs, where what the file ends up with is known without
+    /// asking (see `actual`), and while fewer than MAX_PENDING files are in flight.
+    pub(crate) fn defer_files(&mut self, state: Arc<WriterState>) {
+        self.defer = Some(Deferred { ops: Vec::new(), state });
+    }
+
+    /// The writer's ops for the chunk parsed since the last call.
+    pub(crate) fn take_ops(&mut self) -> Vec<FileOp> {
+        self.defer.as_mut().map(|d| std::mem::take(&mut d.ops)).unwrap_or_default()
     }
 
     /// Keep a tree-hash record of everything created from now on.
@@ -290,8 +316,20 @@ impl SafeWriter {
                 let mode_set = owned && meta.mode & 0o7000 == 0 && perm & !self.umask == perm;
                 let fd = self.create_file(name, rel, if mode_set { perm } else { 0o600 })?;
                 let slot = self.records.as_mut().map_or(NONE, |r| r.new_slot());
+                let file = match self.defer.as_mut() {
+                    Some(d)
+                        if self.is_root
+                            && meta.xattrs.is_empty()
+                            && d.state.pending.load(Ordering::Relaxed) < MAX_PENDING =>
+                    {
+                        d.state.pending.fetch_add(1, Ordering::Relaxed);
+                        d.ops.push(FileOp::Open { fd, rel: rel.to_vec() });
+                        None
+                    }
+                    _ => Some(File::from(fd)),
+                };
                 self.cur = Some(OpenFile {
-                    file: File::from(fd),
+                    file,
                     rel: join(&comps),
                     meta,
                     owned,
@@ -362,12 +400,19 @@ impl SafeWriter {
         }
     }
 
-    pub(crate) fn write(&mut self, data: &[u8]) -> Result<()> {
+    /// Writes `data` to the current file; `at` is where it lies in the chunk being parsed (for
+    /// a file handed to the writer thread, which writes it from there).
+    pub(crate) fn write(&mut self, data: &[u8], at: usize) -> Result<()> {
         let Some(f) = self.cur.as_mut() else {
             return Ok(());
         };
         f.written += data.len() as u64;
-        f.file.write_all(data).map_err(|e| {
+        let Some(file) = f.file.as_mut() else {
+            let d = self.defer.as_mut().expect("a deferred file has a writer");
+            d.ops.push(FileOp::Write { start: at as u32, end: (at + data.len()) as u32 });
+            return Ok(());
+        };
+        file.write_all(data).map_err(|e| {
             CoreError::io(
                 format!("write {} in {}", q(&f.rel), self.root_path.display()),
                 e,
@@ -381,7 +426,10 @@ impl SafeWriter {
         let Some(f) = self.cur.as_mut() else {
             return Ok(0);
         };
-        std::io::copy(src, &mut f.file).map_err(|e| {
+        let Some(file) = f.file.as_mut() else {
+            return Err(CoreError::Io("copy into a file handed to the writer thread".into()));
+        };
+        std::io::copy(src, file).map_err(|e| {
             CoreError::io(
                 format!("copy {} in {}", q(&f.rel), self.root_path.display()),
                 e,
@@ -392,11 +440,14 @@ impl SafeWriter {
     /// Applies ownership, mode, xattrs and mtime to the file just written.
     pub(crate) fn finish_entry(&mut self) -> Result<()> {
         if let Some(f) = self.cur.take() {
+            let Some(file) = f.file else {
+                return self.finish_deferred(f);
+            };
             if self.writeback && f.written >= WRITEBACK_MIN {
                 // SAFETY: a plain syscall on an fd we own; failure only loses the hint.
-                unsafe { libc::sync_file_range(f.file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+                unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
             }
-            let fd: OwnedFd = f.file.into();
+            let fd: OwnedFd = file.into();
             let set = self.apply_fd_with(&fd, &f.meta, &f.rel, true, f.owned, !f.mode_set)?;
             if self.records.is_some() {
                 let mut r = self.rec(Kind::Regular, self.actual(fd.as_fd(), &f.meta)?, set);
@@ -404,6 +455,26 @@ impl SafeWriter {
                 r.content = f.slot;
                 self.records.as_mut().unwrap().node(f.rel, r);
             }
+        }
+        Ok(())
+    }
+
+    /// finish_entry for a file the writer thread has: it gets the metadata calls, and the record
+    /// is what the entry asked for (deferred files are root's, without xattrs: see `actual`).
+    fn finish_deferred(&mut self, f: OpenFile) -> Result<()> {
+        let m = &f.meta;
+        let op = FileOp::Close {
+            owner: (!f.owned).then_some((m.uid, m.gid)),
+            mode: (!f.mode_set).then_some(m.mode),
+            times: m.times(),
+            writeback: self.writeback,
+        };
+        self.defer.as_mut().expect("a deferred file has a writer").ops.push(op);
+        if self.records.is_some() {
+            let mut r = self.rec(Kind::Regular, (m.mode, m.uid, m.gid), Vec::new());
+            r.size = f.written;
+            r.content = f.slot;
+            self.records.as_mut().unwrap().node(f.rel, r);
         }
         Ok(())
     }
