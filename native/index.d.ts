@@ -71,6 +71,8 @@ export interface ImportResult {
   tmpPath: string
   /** `tmpPath` is the stream's source copy (a gzip download's partial file), not a temp of ours. */
   blobIsSource: boolean
+  /** BLAKE3 (64 hex) of the blob's bytes as stored, taken from the bytes hashed to `key`. */
+  blobDigest: string
   size: number
   manifest: Buffer
   fileType: string
@@ -102,6 +104,11 @@ export interface RenderImageInput {
   pathWhitelist: Array<string>
   /** This process imported the blob and hashed it: skip re-checking it against `key`. */
   verified?: boolean
+  /**
+   * BLAKE3 of the blob's bytes recorded at import (`ImportResult.blobDigest`): checked first,
+   * and the blob is hashed against `key` only when it differs.
+   */
+  blobDigest?: string
 }
 
 export interface RenderStats {
@@ -124,6 +131,8 @@ export interface SquashResult {
   key: string
   hashHex: string
   tmpPath: string
+  /** BLAKE3 (64 hex) of the ACI tar, as `ImportResult.blobDigest`. */
+  blobDigest: string
   size: number
   files: number
 }

@@ -12,6 +12,8 @@ export interface ImportResult {
   tmpPath: string;
   /** tmpPath is the stream's source copy (a gzip download's partial file) rather than a temp of ours */
   blobIsSource: boolean;
+  /** BLAKE3 (64 hex) of the blob's bytes as stored, taken from the bytes hashed to `key` */
+  blobDigest: string;
   size: number;
   manifest: Buffer;
   fileType: string;
@@ -59,6 +61,8 @@ export interface RenderImageInput {
   pathWhitelist: string[];
   /** this process imported (and so hashed) the blob: the render need not check it against `key` */
   verified?: boolean;
+  /** the blob's BLAKE3 recorded at import: checked instead of hashing the blob against `key` */
+  blobDigest?: string;
 }
 export interface RenderStats {
   files: number;
@@ -76,6 +80,8 @@ export interface SquashResult {
   key: string;
   hashHex: string;
   tmpPath: string;
+  /** BLAKE3 (64 hex) of the ACI tar */
+  blobDigest: string;
   size: number;
   files: number;
 }

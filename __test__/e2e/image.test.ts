@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { aciEntries, compress, exampleRootfs, inspectBinaryPath, manifestFor, tarBuffer, writeAci, type TarEntry } from '../../scripts/fixtures/aci';
 import { keyOf, RktContext, sha512 } from './harness';
+import { StoreDb } from '../../src/store/db';
 
 const inspect = fs.readFileSync(inspectBinaryPath());
 
@@ -150,6 +151,42 @@ describe('rkt image subcommands', () => {
       const out = ctx.path(`forms.${c}.out`);
       ctx.ok(['image', 'export', key, out]);
       assert.ok(fs.readFileSync(out).equals(tar), `${c} export is the tar`);
+      ctx.ok(['image', 'rm', key]);
+    }
+  });
+
+  it('a later render checks the blob against the digest taken at import: damage is refused, a stale digest is not', async () => {
+    const entries = aciEntries(manifestFor('example.com/digest', { version: '1' }), [{ name: 'f', data: 'q'.repeat(50000) }]);
+    const tar = await tarBuffer(entries);
+    for (const c of ['gzip', 'bzip2'] as const) {
+      const src = ctx.path(`digest.${c}.aci`);
+      fs.writeFileSync(src, compress(tar, c));
+      const key = ctx.ok(['fetch', '--insecure-options=image', '--full', src]).trim();
+      const db = await StoreDb.open(path.join(ctx.dataDir, 'cas'));
+      const recorded = (await db.getAciInfo(key))?.blobDigest;
+      await db.close();
+      assert.match(recorded ?? '', /^[0-9a-f]{64}$/, `${c}: a BLAKE3 recorded at import`);
+      const treeDir = path.join(ctx.dataDir, 'cas', 'tree');
+      const dropTrees = () => fs.rmSync(treeDir, { recursive: true, force: true });
+      // Intact, in a process that did not import it: renders.
+      dropTrees();
+      ctx.ok(['image', 'render', '--overwrite', key, ctx.path(`digest.${c}.out`)]);
+      assert.equal(fs.readFileSync(ctx.path(`digest.${c}.out`, 'rootfs', 'f'), 'utf8'), 'q'.repeat(50000));
+      // A stale record (a re-import crashed between its blob and its row): the SHA-512 decides.
+      const db2 = await StoreDb.open(path.join(ctx.dataDir, 'cas'));
+      await db2.upsertAciInfo({ ...(await db2.getAciInfo(key))!, blobDigest: '0'.repeat(64) });
+      await db2.close();
+      dropTrees();
+      ctx.ok(['image', 'render', '--overwrite', key, ctx.path(`digest.${c}.out`)]);
+      // One byte of the blob changed: refused, and no tree left.
+      const blob = ctx.path('data', 'cas', 'blob', 'sha512', key.slice(7, 9), key);
+      const bytes = fs.readFileSync(blob);
+      bytes[c === 'gzip' ? 20 : bytes.indexOf('qqqq')] ^= 0x01;
+      fs.writeFileSync(blob, bytes);
+      dropTrees();
+      const r = ctx.run(['image', 'render', '--overwrite', key, ctx.path(`digest.${c}.bad`)]);
+      assertOneLineError(r, c === 'gzip' ? /^render: .*(damaged gzip blob|image hash does not match expected)/ : /^render: .*image hash does not match expected/);
+      assert.deepEqual(fs.existsSync(treeDir) ? fs.readdirSync(treeDir) : [], [], `${c}: no tree kept`);
       ctx.ok(['image', 'rm', key]);
     }
   });

@@ -20,6 +20,7 @@ function aci(k: string, over: Partial<AciInfo> = {}): AciInfo {
     latest: false,
     size: 1,
     treeStoreSize: 0,
+    blobDigest: '',
     ...over,
   };
 }

@@ -35,6 +35,7 @@ function aci(k: string, over: Partial<AciInfo> = {}): AciInfo {
     latest: false,
     size: 1024,
     treeStoreSize: 0,
+    blobDigest: 'b3'.repeat(32),
     ...over,
   };
 }
@@ -64,13 +65,13 @@ function raw<T>(file: string, sql: string, params: unknown[] = []): Promise<T[]>
 }
 
 describe('StoreDb basics', () => {
-  test('open creates <cas>/db/rkt.sqlite in WAL mode with schema version 1', async () => {
+  test('open creates <cas>/db/rkt.sqlite in WAL mode with schema version 2', async () => {
     const cas = freshCas();
     const db = await StoreDb.open(cas);
     assert.ok(existsSync(path.join(cas, 'db', 'rkt.sqlite')));
     assert.equal(dbPath(cas), path.join(cas, 'db', 'rkt.sqlite'));
-    assert.equal(await db.schemaVersion(), 1);
-    assert.equal(DB_VERSION, 1);
+    assert.equal(await db.schemaVersion(), 2);
+    assert.equal(DB_VERSION, 2);
     await db.close();
     const mode = await raw<{ journal_mode: string }>(dbPath(cas), 'PRAGMA journal_mode');
     assert.equal(mode[0].journal_mode, 'wal');
@@ -108,7 +109,7 @@ describe('StoreDb basics', () => {
     assert.deepEqual(await db.getAciInfosByName('nope'), []);
 
     // replace by key: every column
-    const a2 = aci(key('a'), { name: 'example.com/renamed', latest: false, size: 7, treeStoreSize: 9, importTime: new Date(5) });
+    const a2 = aci(key('a'), { name: 'example.com/renamed', latest: false, size: 7, treeStoreSize: 9, importTime: new Date(5), blobDigest: 'ab'.repeat(32) });
     await db.upsertAciInfo(a2);
     assert.deepEqual(await db.getAciInfo(key('a')), a2);
     assert.equal((await db.listAciInfos()).length, 3);
@@ -190,11 +191,11 @@ describe('migrations', () => {
     const steps = [...MIGRATIONS, ['CREATE TABLE runs (n INTEGER)', 'INSERT INTO runs VALUES (1)']];
     for (let i = 0; i < 3; i++) {
       const db = await StoreDb.open(cas, { migrations: steps });
-      assert.equal(await db.schemaVersion(), 2);
+      assert.equal(await db.schemaVersion(), DB_VERSION + 1);
       await db.close();
     }
     assert.deepEqual(await raw(dbPath(cas), 'SELECT n FROM runs'), [{ n: 1 }]);
-    assert.deepEqual(await raw(dbPath(cas), 'SELECT version FROM version'), [{ version: 2 }]);
+    assert.deepEqual(await raw(dbPath(cas), 'SELECT version FROM version'), [{ version: DB_VERSION + 1 }]);
   });
 
   test('an older database is upgraded step by step, keeping its rows', async () => {
@@ -203,10 +204,28 @@ describe('migrations', () => {
     await db.upsertAciInfo(aci(key('a')));
     await db.close();
     db = await StoreDb.open(cas, { migrations: [...MIGRATIONS, ["ALTER TABLE aciinfo ADD COLUMN extra TEXT NOT NULL DEFAULT 'x'"]] });
-    assert.equal(await db.schemaVersion(), 2);
+    assert.equal(await db.schemaVersion(), DB_VERSION + 1);
     assert.deepEqual(await db.getAciInfo(key('a')), aci(key('a')));
     await db.close();
     assert.deepEqual(await raw(dbPath(cas), 'SELECT extra FROM aciinfo'), [{ extra: 'x' }]);
+  });
+
+  test('a version 1 database (before blob digests) gets the column, empty for its rows', async () => {
+    const cas = freshCas();
+    let db = await StoreDb.open(cas, { migrations: MIGRATIONS.slice(0, 1) });
+    await db.close();
+    await raw(
+      dbPath(cas),
+      "INSERT INTO aciinfo (blobkey, name, importtime, lastused, latest, size, treestoresize) VALUES (?, 'example.com/old', 1, 2, 0, 3, 0)",
+      [key('e')],
+    );
+    db = await StoreDb.open(cas);
+    assert.equal(await db.schemaVersion(), 2);
+    const old = await db.getAciInfo(key('e'));
+    assert.equal(old?.blobDigest, '', 'unknown: the render hashes such a blob against its key');
+    await db.upsertAciInfo(aci(key('e')));
+    assert.equal((await db.getAciInfo(key('e')))?.blobDigest, 'b3'.repeat(32));
+    await db.close();
   });
 
   test('a failing migration rolls back entirely', async () => {
@@ -226,7 +245,7 @@ describe('migrations', () => {
     await assert.rejects(StoreDb.open(cas), (e: unknown) => {
       assert.ok(e instanceof RktError);
       assert.equal(e.code, 'ESTORE');
-      assert.equal(e.message, 'database schema version 99 is newer than this rkt supports (1)');
+      assert.equal(e.message, `database schema version 99 is newer than this rkt supports (${DB_VERSION})`);
       return true;
     });
   });
@@ -381,8 +400,8 @@ describe('concurrency across processes', () => {
     assert.equal((await db.getAciInfo('sha512-' + 'c'.repeat(64)))!.size, workers * increments, 'no lost update');
     assert.ok(await db.getAciInfo('sha512-' + 'f'.repeat(64)));
     assert.equal((await db.listRemotes()).length, 1);
-    assert.equal(await db.schemaVersion(), 1);
+    assert.equal(await db.schemaVersion(), DB_VERSION);
     await db.close();
-    assert.deepEqual(await raw(dbPath(cas), 'SELECT version FROM version'), [{ version: 1 }], 'schema created once');
+    assert.deepEqual(await raw(dbPath(cas), 'SELECT version FROM version'), [{ version: DB_VERSION }], 'schema created once');
   });
 });

@@ -33,6 +33,8 @@ export interface AciInfo {
   size: number;
   /** size of the rendered tree store(s), 0 when not rendered */
   treeStoreSize: number;
+  /** BLAKE3 (64 hex) of the blob's bytes recorded at import; '' when not known */
+  blobDigest: string;
 }
 
 export interface RemoteRow {
@@ -71,6 +73,7 @@ interface AciRow {
   latest: number;
   size: number;
   treestoresize: number;
+  blobdigest: string;
 }
 
 interface RemoteDbRow {
@@ -204,6 +207,7 @@ function toAciInfo(r: AciRow): AciInfo {
     latest: r.latest !== 0,
     size: r.size,
     treeStoreSize: r.treestoresize,
+    blobDigest: r.blobdigest,
   };
 }
 
@@ -229,7 +233,7 @@ export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => '\\' + c);
 }
 
-const ACI_COLUMNS = 'blobkey, name, importtime, lastused, latest, size, treestoresize';
+const ACI_COLUMNS = 'blobkey, name, importtime, lastused, latest, size, treestoresize, blobdigest';
 const REMOTE_COLUMNS = 'aciurl, sigurl, etag, blobkey, cachemaxage, downloadtime';
 
 export class StoreDb {
@@ -457,10 +461,10 @@ export class StoreDb {
   upsertAciInfo(info: AciInfo): Promise<void> {
     return this.op(async () => {
       await this.conn.run(
-        `INSERT INTO aciinfo (${ACI_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO aciinfo (${ACI_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (blobkey) DO UPDATE SET name = excluded.name, importtime = excluded.importtime,
            lastused = excluded.lastused, latest = excluded.latest, size = excluded.size,
-           treestoresize = excluded.treestoresize`,
+           treestoresize = excluded.treestoresize, blobdigest = excluded.blobdigest`,
         [
           info.blobKey,
           info.name,
@@ -469,6 +473,7 @@ export class StoreDb {
           info.latest ? 1 : 0,
           info.size,
           info.treeStoreSize,
+          info.blobDigest,
         ],
       );
     }, 'cannot write image info');

@@ -183,7 +183,7 @@ export class ImageStore {
    * manifest file and index row under the image's key lock. importFile ends here, and so do images
    * built here (converted Docker/OCI images). The temp file is gone afterwards either way.
    */
-  async importBuilt(built: { tmpPath: string; key: string; size: number }, manifest: ImageManifest, opts: ImportOptions = {}): Promise<ImportedImage> {
+  async importBuilt(built: { tmpPath: string; key: string; size: number; blobDigest?: string }, manifest: ImageManifest, opts: ImportOptions = {}): Promise<ImportedImage> {
     const { key } = built;
     try {
       await withKeyLock(this.layout.imageLocksDir, key, true, async () => {
@@ -201,6 +201,7 @@ export class ImageStore {
             latest: opts.latest ?? false,
             size: built.size,
             treeStoreSize: prev?.treeStoreSize ?? 0,
+            blobDigest: built.blobDigest ?? '',
           });
         });
       });

@@ -102,16 +102,19 @@ export class TreeStore {
           ({ hash, bytes: treeSize } = streamed);
         } else {
           fs.mkdirSync(dir, { mode: 0o755 });
-          const stats = await native.renderTree(
-            deps.map((d) => ({
+          const images = [];
+          for (const d of deps) {
+            const verified = this.store.hashedHere(d.key);
+            images.push({
               blobPath: this.store.blobPath(d.key),
               key: d.key,
               level: d.level,
               pathWhitelist: d.manifest.pathWhitelist ?? [],
-              verified: this.store.hashedHere(d.key),
-            })),
-            dir,
-          );
+              verified,
+              blobDigest: verified ? undefined : (await this.store.db.getAciInfo(d.key))?.blobDigest,
+            });
+          }
+          const stats = await native.renderTree(images, dir);
           // The render computes the tree hash as it writes (the one check() gets by walking).
           ({ hash, bytes: treeSize } = stats);
         }

@@ -33,6 +33,7 @@ fn main() {
                 level: 0,
                 path_whitelist: vec![],
                 verified: false,
+                blob_digest: None,
             };
             let t = Instant::now();
             let s = rkt_core::render_tree(&[img], Path::new(&args[3])).unwrap();

@@ -60,6 +60,24 @@ pub fn hash_blob(path: &Path) -> Result<String> {
     copy_tar(path, &mut io::sink())
 }
 
+/// The BLAKE3 (64 hex) of the blob file's bytes as stored (see ImportedAci::blob_digest).
+pub fn digest_bytes(path: &Path) -> Result<String> {
+    let ctx = || format!("read {}", path.display());
+    let mut f = File::open(path).map_err(|e| CoreError::io(ctx(), e))?;
+    let mut h = blake3::Hasher::new();
+    // 64 KiB reads stay in this core's cache between the copy and the hash.
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CoreError::io(ctx(), e)),
+        };
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
 /// Writes the tar in the blob at `path` to `dest` (created or truncated) and
 /// returns its full SHA-512, for `image export` to compare with the key.
 pub fn export_blob(path: &Path, dest: &Path) -> Result<String> {

@@ -39,6 +39,10 @@ pub struct ImportedAci {
     pub tmp_path: PathBuf,
     /// `tmp_path` is the caller's `SourceCopy` file (its path, not a temp of ours).
     pub blob_is_source: bool,
+    /// BLAKE3 (64 hex) of the blob's bytes as stored, computed from the same bytes that were
+    /// hashed to `key`: a later read can check the blob against it at several times the speed
+    /// of SHA-512 (render.rs).
+    pub blob_digest: String,
     /// Uncompressed tar bytes.
     pub size: u64,
     /// Raw bytes of the `manifest` entry.
@@ -142,23 +146,25 @@ pub(crate) fn import_from<R: Read + Send>(
     let tmp = if blob_is_source { None } else { Some(TempBlob::create(tmp_dir)?) };
     // The blob is flushed as it is written (flusher.rs); a non-gzip source's copy is only a
     // download's partial file, which needs no durability.
+    // Whichever stage writes the blob also takes its BLAKE3.
     let mut outcome: Option<FlushOutcome> = None;
-    let mut flushed = |f: &File, have: u64| {
+    let blob_b3 = Mutex::new(blake3::Hasher::new());
+    let mut blob_writer = |f: &File, have: u64| {
         let fl = Flusher::start(f, have);
         outcome = Some(fl.outcome());
-        Some(fl)
+        BlobOut { flusher: fl, b3: &blob_b3 }
     };
     let raw_out = match (&copy_file, &tmp) {
         (Some(f), _) => {
             let have = copy.map_or(0, |c| c.have);
-            let fl = if blob_is_source { flushed(f, have) } else { None };
-            Some(Tee::new(f, have, fl))
+            let blob = if blob_is_source { Some(blob_writer(f, have)) } else { None };
+            Some(Tee::new(f, have, blob))
         }
-        (None, Some(t)) if file_type == FileType::Gzip => Some(Tee::new(&t.file, 0, flushed(&t.file, 0))),
+        (None, Some(t)) if file_type == FileType::Gzip => Some(Tee::new(&t.file, 0, Some(blob_writer(&t.file, 0)))),
         _ => None,
     };
     let tar_out = match &tmp {
-        Some(t) if file_type != FileType::Gzip => Some((&t.file, flushed(&t.file, 0))),
+        Some(t) if file_type != FileType::Gzip => Some((&t.file, blob_writer(&t.file, 0))),
         _ => None,
     };
     let mut tree_error = None;
@@ -205,9 +211,11 @@ pub(crate) fn import_from<R: Read + Send>(
         return Err(e);
     }
     let hash_hex = out.blobs.into_iter().next().unwrap_or_default();
+    let blob_digest = blob_b3.into_inner().unwrap_or_default().finalize().to_hex().to_string();
     Ok(ImportedAci {
         key: key_from_hex(&hash_hex),
         hash_hex,
+        blob_digest,
         tmp_path: match tmp {
             Some(t) => t.keep(),
             None => blob_path,
@@ -267,7 +275,7 @@ fn pipeline<R: Read + Send>(
     input: R,
     ft: FileType,
     raw_out: Option<Tee<'_>>,
-    tar_out: Option<(&File, Option<Flusher>)>,
+    tar_out: Option<(&File, BlobOut<'_>)>,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     src: &Path,
     tree: &mut Option<StreamTree>,
@@ -348,7 +356,7 @@ pub(crate) fn produce<R: Read>(
 fn consume(
     rx: Receiver<Vec<u8>>,
     hash_tx: SyncSender<Work>,
-    mut out: Option<(&File, Option<Flusher>)>,
+    mut out: Option<(&File, BlobOut<'_>)>,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     counter: &AtomicU64,
     tree: &mut Option<StreamTree>,
@@ -366,12 +374,10 @@ fn consume(
             t.push(&buf, &mut segs);
         }
         size += buf.len() as u64;
-        if let Some((mut f, fl)) = out.as_mut() {
+        if let Some((mut f, blob)) = out.as_mut() {
             f.write_all(&buf)
                 .map_err(|e| CoreError::io("write temp file", e))?;
-            if let Some(fl) = fl {
-                fl.wrote(buf.len() as u64);
-            }
+            blob.wrote(&buf, buf.len());
         }
         if let Some(p) = progress {
             p(counter.load(Ordering::Relaxed));
@@ -424,27 +430,31 @@ pub(crate) struct Tee<'a> {
     seen: u64,
     skip: u64,
     /// When this file is the blob.
-    flusher: Option<Flusher>,
+    blob: Option<BlobOut<'a>>,
     /// The write error, for `produce` to report instead of a decoder error.
     failed: Option<&'a Mutex<Option<io::Error>>>,
 }
 
 impl<'a> Tee<'a> {
-    fn new(file: &'a File, skip: u64, flusher: Option<Flusher>) -> Self {
-        Tee { file, seen: 0, skip, flusher, failed: None }
+    fn new(file: &'a File, skip: u64, blob: Option<BlobOut<'a>>) -> Self {
+        Tee { file, seen: 0, skip, blob, failed: None }
     }
 
     fn write(&mut self, b: &[u8]) -> io::Result<()> {
         let start = self.seen;
         self.seen += b.len() as u64;
         if self.seen <= self.skip {
+            // Already in the file, but part of the blob's digest all the same.
+            if let Some(blob) = self.blob.as_mut() {
+                blob.wrote(b, 0);
+            }
             return Ok(());
         }
         let from = self.skip.saturating_sub(start) as usize;
         let mut f = self.file;
         f.write_all(&b[from..])?;
-        if let Some(fl) = self.flusher.as_mut() {
-            fl.wrote((b.len() - from) as u64);
+        if let Some(blob) = self.blob.as_mut() {
+            blob.wrote(b, b.len() - from);
         }
         Ok(())
     }
@@ -463,6 +473,22 @@ impl<R: Read> Read for Counting<'_, R> {
         }
         self.n.fetch_add(k as u64, Ordering::Relaxed);
         Ok(k)
+    }
+}
+
+/// The blob's writer's companions: the flusher, and the BLAKE3 of every byte of the blob.
+pub(crate) struct BlobOut<'a> {
+    flusher: Flusher,
+    b3: &'a Mutex<blake3::Hasher>,
+}
+
+impl BlobOut<'_> {
+    /// `bytes` are the blob's next bytes, of which the last `new` were written just now.
+    fn wrote(&mut self, bytes: &[u8], new: usize) {
+        if let Ok(mut h) = self.b3.lock() {
+            h.update(bytes);
+        }
+        self.flusher.wrote(new as u64);
     }
 }
 

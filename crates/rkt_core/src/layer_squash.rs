@@ -29,6 +29,7 @@ use std::thread;
 use crate::cas::{key_from_hex, produce, TempBlob, CHUNK, QUEUE};
 use crate::detect::{detect, FileType, DETECT_LEN};
 use crate::digest::Sha512;
+use crate::flusher::Flusher;
 use crate::error::{CoreError, Result};
 use crate::pathutil::{clean, parent, q};
 use crate::tar_stream::{Entry, Kind, Sink, TarParser};
@@ -48,6 +49,8 @@ pub struct SquashedAci {
     pub hash_hex: String,
     /// The ACI tar, fsynced, in the temp dir; pass it to `commit_blob`.
     pub tmp_path: PathBuf,
+    /// BLAKE3 (64 hex) of the ACI tar (see ImportedAci::blob_digest).
+    pub blob_digest: String,
     pub size: u64,
     pub files: u64,
 }
@@ -79,12 +82,13 @@ pub fn squash_layers(layers: &[LayerInput], manifest: &[u8], tmp_dir: &Path) -> 
         let written = written?;
         Ok::<_, CoreError>((res?, written))
     })?;
-    let (hasher, size) = written;
+    let (hasher, b3, size) = written;
     tmp.file
         .sync_data()
         .map_err(|e| CoreError::io(format!("fsync {}", tmp.path.display()), e))?;
     let hash_hex = hasher.finish_hex();
-    Ok(SquashedAci { key: key_from_hex(&hash_hex), hash_hex, tmp_path: tmp.keep(), size, files })
+    let blob_digest = b3.finalize().to_hex().to_string();
+    Ok(SquashedAci { key: key_from_hex(&hash_hex), hash_hex, tmp_path: tmp.keep(), blob_digest, size, files })
 }
 
 fn emit_all(layers: &[LayerInput], manifest: &[u8], out: &mut Out) -> Result<u64> {
@@ -426,15 +430,23 @@ impl Out {
 }
 
 /// Hashes and writes the output chunks (its own thread, so the parse and the
-/// SHA-512 overlap), then hands the buffers back.
-fn write_hashed(mut f: File, rx: Receiver<Vec<u8>>, pool: SyncSender<Vec<u8>>) -> Result<(Sha512, u64)> {
+/// SHA-512 overlap), then hands the buffers back. The blob is flushed as it is
+/// written (flusher.rs); the caller's fsync then finds little left.
+fn write_hashed(mut f: File, rx: Receiver<Vec<u8>>, pool: SyncSender<Vec<u8>>) -> Result<(Sha512, blake3::Hasher, u64)> {
     let mut h = Sha512::new();
+    let mut b3 = blake3::Hasher::new();
     let mut size = 0u64;
+    let mut flusher = Flusher::start(&f, 0);
     for buf in rx {
         h.update(&buf);
+        b3.update(&buf);
         f.write_all(&buf).map_err(|e| CoreError::io("write temp file", e))?;
+        flusher.wrote(buf.len() as u64);
         size += buf.len() as u64;
         let _ = pool.try_send(buf);
     }
-    Ok((h, size))
+    let outcome = flusher.outcome();
+    drop(flusher);
+    outcome.take().map_err(|e| CoreError::io("fsync temp file", e))?;
+    Ok((h, b3, size))
 }

@@ -44,6 +44,10 @@ pub struct RenderImage {
     /// The caller hashed this blob itself and knows it matches `key` (it was
     /// imported by this process just now): skip re-hashing it.
     pub verified: bool,
+    /// The BLAKE3 of the blob's bytes recorded when it was imported (ImportedAci::blob_digest),
+    /// if known: an unverified blob is checked against it, and against `key` only when it
+    /// differs (the record can be stale: a crash between a re-import's rename and its row).
+    pub blob_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,7 +92,7 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
         let blob_hashes: Vec<_> = images
             .iter()
             .filter(|i| !i.verified)
-            .map(|i| s.spawn(|| crate::blob::hash_blob(&i.blob_path)))
+            .map(|i| s.spawn(|| check_blob(i)))
             .collect();
         // The chunks go from this thread (parsing, creating entries) to the file writer (data and
         // metadata of regular files) to the hash thread (content digests), which recycles them.
@@ -151,14 +155,14 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
         let out = hasher
             .join()
             .map_err(|_| CoreError::Io("hash thread panicked".into()))?;
-        let got: Vec<Result<String>> = blob_hashes
+        let got: Vec<Result<Option<String>>> = blob_hashes
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(CoreError::Io("blob hash thread panicked".into()))))
             .collect();
         // A tampered blob explains whatever else went wrong: it wins.
         let unverified = images.iter().zip(&wants).filter_map(|(i, w)| w.as_ref().map(|w| (i, w)));
         for ((img, want), got) in unverified.zip(&got) {
-            let Ok(got) = got else { continue };
+            let Ok(Some(got)) = got else { continue };
             if !got.starts_with(want.as_str()) {
                 return Err(CoreError::HashMismatch(format!(
                     "{}: image hash does not match expected (sha512-{} != {})",
@@ -188,6 +192,17 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
         w.finish()?;
         Ok((stats, hash))
     })
+}
+
+/// Checks an unverified blob: None when its bytes have the digest recorded at import, else the
+/// full SHA-512 of its tar for the caller to compare with the key.
+fn check_blob(img: &RenderImage) -> Result<Option<String>> {
+    if let Some(want) = img.blob_digest.as_deref().filter(|d| !d.is_empty()) {
+        if crate::blob::digest_bytes(&img.blob_path)? == want {
+            return Ok(None);
+        }
+    }
+    crate::blob::hash_blob(&img.blob_path).map(Some)
 }
 
 /// Reads a blob chunk by chunk into pooled buffers, calls `f` on each (then

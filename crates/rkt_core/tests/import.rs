@@ -23,6 +23,7 @@ fn import(data: &[u8]) -> Result<ImportedAci, CoreError> {
             // A gzip source is stored as it came; anything else as the tar.
             let stored = if detect(data) == FileType::Gzip { data.to_vec() } else { decompressed(data) };
             assert_eq!(fs::read(&a.tmp_path).unwrap(), stored);
+            assert_eq!(a.blob_digest, blake3::hash(&stored).to_hex().as_str(), "digest of the blob as stored");
             assert_eq!(hash_blob(&a.tmp_path).unwrap(), a.hash_hex, "the blob reads back as the tar");
             fs::remove_file(&a.tmp_path).unwrap();
         }

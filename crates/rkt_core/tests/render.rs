@@ -265,6 +265,39 @@ fn tampered_blob_is_a_hash_mismatch() {
     assert_eq!(c, "EIMAGE_FORMAT");
 }
 
+/// The BLAKE3 recorded at import stands for the key check: a blob with that digest is not hashed
+/// again; one without it is, so a stale record cannot fail a sound blob, and a tampered blob
+/// fails whatever digest it is given.
+#[test]
+fn a_recorded_blob_digest_replaces_the_sha512_check() {
+    let d = tempfile::tempdir().unwrap();
+    let mut t = Tar::aci();
+    t.file("rootfs/a", b"original");
+    let mut img = blob(d.path(), "a", &t.bytes(), 0, &[]);
+    let digest = blake3::hash(&t.bytes()).to_hex().to_string();
+
+    // The digest matches: the key is not checked (a wrong key shows it).
+    let right_key = img.key.clone();
+    img.key = key_of(b"something else");
+    img.blob_digest = Some(digest.clone());
+    render_tree(std::slice::from_ref(&img), &d.path().join("t1")).unwrap();
+    assert_eq!(read(&d.path().join("t1/rootfs/a")), "original");
+
+    // A stale digest (a re-import replaced the blob): the SHA-512 decides, and it matches.
+    img.key = right_key;
+    img.blob_digest = Some("0".repeat(64));
+    render_tree(std::slice::from_ref(&img), &d.path().join("t2")).unwrap();
+
+    // A tampered blob: its digest no longer matches, nor does its SHA-512.
+    let mut bytes = t.bytes();
+    let pos = bytes.windows(8).position(|w| w == b"original").unwrap();
+    bytes[pos] = b'O';
+    fs::write(&img.blob_path, &bytes).unwrap();
+    img.blob_digest = Some(digest);
+    let (c, m) = code(render_tree(std::slice::from_ref(&img), &d.path().join("t3")));
+    assert_eq!(c, "EHASH_MISMATCH", "{m}");
+}
+
 #[test]
 fn hash_of_a_dependency_is_checked_too() {
     let d = tempfile::tempdir().unwrap();
@@ -603,6 +636,7 @@ fn truncated_blob_fails_render() {
         level: 0,
         path_whitelist: vec![],
         verified: false,
+        blob_digest: None,
     };
     let (c, m) = code(render_tree(&[img], &d.path().join("t")));
     assert_eq!(

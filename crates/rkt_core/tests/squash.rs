@@ -33,8 +33,10 @@ fn squash_and_extract(tars: &[Vec<u8>]) -> Out {
     let bytes = fs::read(&s.tmp_path).unwrap();
     assert_eq!(s.key, key_of(&bytes));
     assert_eq!(s.size, bytes.len() as u64);
+    assert_eq!(s.blob_digest, blake3::hash(&bytes).to_hex().as_str());
     let imp = import_aci(&s.tmp_path, &tmp, None).unwrap();
     assert_eq!(imp.key, s.key);
+    assert_eq!(imp.blob_digest, s.blob_digest, "the same tar gives the same digest either way");
     assert_eq!(imp.manifest, m);
     let dest = d.path().join("out");
     extract_aci(&s.tmp_path, &dest, false).unwrap();

@@ -175,6 +175,8 @@ fn a_source_copy_gets_every_byte_and_is_the_blob_for_gzip() {
                 assert_eq!(fs::read(&a.tmp_path).unwrap(), tar);
             }
             assert_eq!(hash_blob(&a.tmp_path).unwrap(), a.hash_hex);
+            let stored = fs::read(&a.tmp_path).unwrap();
+            assert_eq!(a.blob_digest, blake3::hash(&stored).to_hex().as_str(), "have={have}: the digest covers the bytes already there too");
         }
     }
 }

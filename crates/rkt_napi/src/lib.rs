@@ -21,6 +21,8 @@ pub struct ImportResult {
     pub tmp_path: String,
     /// `tmpPath` is the stream's source copy (a gzip download's partial file), not a temp of ours.
     pub blob_is_source: bool,
+    /// BLAKE3 (64 hex) of the blob's bytes as stored, taken from the bytes hashed to `key`.
+    pub blob_digest: String,
     pub size: f64,
     pub manifest: Buffer,
     pub file_type: String,
@@ -44,6 +46,7 @@ fn import_result(out: rkt_core::cas::ImportedAci) -> ImportResult {
         hash_hex: out.hash_hex,
         tmp_path: out.tmp_path.to_string_lossy().into_owned(),
         blob_is_source: out.blob_is_source,
+        blob_digest: out.blob_digest,
         size: out.size as f64,
         manifest: out.manifest.into(),
         file_type: format!("{:?}", out.file_type).to_lowercase(),
@@ -230,6 +233,9 @@ pub struct RenderImageInput {
     pub path_whitelist: Vec<String>,
     /// This process imported the blob and hashed it: skip re-checking it against `key`.
     pub verified: Option<bool>,
+    /// BLAKE3 of the blob's bytes recorded at import (`ImportResult.blobDigest`): checked first,
+    /// and the blob is hashed against `key` only when it differs.
+    pub blob_digest: Option<String>,
 }
 
 #[napi(object)]
@@ -251,6 +257,7 @@ pub fn render_tree(images: Vec<RenderImageInput>, dest: String) -> AsyncTask<Blo
             level: i.level,
             path_whitelist: i.path_whitelist,
             verified: i.verified.unwrap_or(false),
+            blob_digest: i.blob_digest,
         })
         .collect();
     blocking(
@@ -366,6 +373,8 @@ pub struct SquashResult {
     pub key: String,
     pub hash_hex: String,
     pub tmp_path: String,
+    /// BLAKE3 (64 hex) of the ACI tar, as `ImportResult.blobDigest`.
+    pub blob_digest: String,
     pub size: f64,
     pub files: f64,
 }
@@ -382,6 +391,7 @@ pub fn squash_layers(layers: Vec<LayerInput>, manifest: Buffer, tmp_dir: String)
             key: s.key,
             hash_hex: s.hash_hex,
             tmp_path: s.tmp_path.to_string_lossy().into_owned(),
+            blob_digest: s.blob_digest,
             size: s.size as f64,
             files: s.files as f64,
         },

@@ -296,6 +296,7 @@ pub fn blob(dir: &Path, name: &str, tar: &[u8], level: u32, pwl: &[&str]) -> Ren
         level,
         path_whitelist: pwl.iter().map(|s| s.to_string()).collect(),
         verified: false,
+        blob_digest: None,
     }
 }
 
