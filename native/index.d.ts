@@ -23,6 +23,11 @@ export declare class AciStream {
 
 export declare function bindMount(src: string, target: string): void
 
+export interface BlobDigest {
+  key: string
+  digest: string
+}
+
 /** Atomically moves an imported temp file to its blob path (rename + fsync of the parent). */
 export declare function commitBlob(tmpPath: string, dest: string): void
 
@@ -116,6 +121,11 @@ export interface RenderStats {
   bytes: number
   /** The tree hash of what was rendered (what `treeHash` of the tree gives). */
   hash: string
+  /**
+   * Blobs that had no (or a stale) recorded digest and were checked against their key: the
+   * digest of the bytes checked, to record.
+   */
+  newDigests: Array<BlobDigest>
 }
 
 /** Renders images (dependency-list order, top image first) into `dest` (rootfs/ + manifest). */

@@ -69,6 +69,8 @@ export interface RenderStats {
   bytes: number;
   /** the tree hash of what was rendered, as treeHash() of the tree would give it */
   hash: string;
+  /** blobs checked against their key for want of a (current) recorded digest: the digest to record */
+  newDigests: { key: string; digest: string }[];
 }
 
 export interface LayerInput {

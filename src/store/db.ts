@@ -457,6 +457,13 @@ export class StoreDb {
     }, 'cannot read image info');
   }
 
+  /** Records the BLAKE3 of a blob's bytes, taken in the pass that checked them against the key. */
+  setBlobDigest(key: string, digest: string): Promise<void> {
+    return this.op(async () => {
+      await this.conn.run('UPDATE aciinfo SET blobdigest = ? WHERE blobkey = ?', [digest, key]);
+    }, 'cannot write image info');
+  }
+
   /** Inserts the row, or replaces every column of the row with the same key. */
   upsertAciInfo(info: AciInfo): Promise<void> {
     return this.op(async () => {

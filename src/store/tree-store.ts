@@ -94,6 +94,7 @@ export class TreeStore {
       const dir = this.path(id);
       this.removeUnlocked(id);
       let treeSize = 0;
+      let newDigests: { key: string; digest: string }[] = [];
       try {
         let hash: string;
         if (streamed) {
@@ -115,6 +116,7 @@ export class TreeStore {
             });
           }
           const stats = await native.renderTree(images, dir);
+          newDigests = stats.newDigests;
           // The render computes the tree hash as it writes (the one check() gets by walking).
           ({ hash, bytes: treeSize } = stats);
         }
@@ -129,6 +131,8 @@ export class TreeStore {
         throw e;
       }
       for (const d of deps) await this.store.touch(d.key);
+      // rows from before blob digests (or left stale by a crash mid re-import) get the digest now
+      for (const n of newDigests) await this.store.db.setBlobDigest(n.key, n.digest);
       await this.store.db.setTreeStoreSize(key, treeSize);
       return { id, rebuilt: true };
     });

@@ -21,7 +21,11 @@ pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// A reader of the tar stored in the blob at `path`, whichever form it has.
 pub fn open_blob(path: &Path) -> io::Result<Box<dyn Read>> {
-    let mut file = File::open(path)?;
+    blob_reader(File::open(path)?)
+}
+
+/// `open_blob` over the blob's raw bytes as `file` reads them.
+fn blob_reader(mut file: impl Read + 'static) -> io::Result<Box<dyn Read>> {
     let mut head = [0u8; 2];
     let n = crate::cas::read_full(&mut file, &mut head)?;
     let head = io::Cursor::new(head[..n].to_vec());
@@ -78,6 +82,37 @@ pub fn digest_bytes(path: &Path) -> Result<String> {
     Ok(h.finalize().to_hex().to_string())
 }
 
+/// The full SHA-512 of the tar in a blob and the BLAKE3 of its bytes as stored, from one read:
+/// the digest of the very bytes that were checked, for a store row that has none (or a stale one).
+pub fn hash_blob_and_digest(path: &Path) -> Result<(String, String)> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    struct Digesting {
+        file: File,
+        b3: Rc<RefCell<blake3::Hasher>>,
+    }
+    impl Read for Digesting {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.file.read(buf)?;
+            self.b3.borrow_mut().update(&buf[..n]);
+            Ok(n)
+        }
+    }
+    let ctx = || format!("read {}", path.display());
+    let file = File::open(path).map_err(|e| CoreError::io(ctx(), e))?;
+    let rest = file.try_clone().map_err(|e| CoreError::io(ctx(), e))?;
+    let b3 = Rc::new(RefCell::new(blake3::Hasher::new()));
+    let r = blob_reader(Digesting { file, b3: b3.clone() }).map_err(|e| CoreError::io(ctx(), e))?;
+    let sha = copy_from(r, path, &mut io::sink())?;
+    // The inflater may stop at the end of the gzip stream: the digest covers the whole file. (The
+    // clone shares the file offset, so it reads on from where the inflater stopped.)
+    let mut d = Digesting { file: rest, b3: b3.clone() };
+    io::copy(&mut d, &mut io::sink()).map_err(|e| CoreError::io(ctx(), e))?;
+    drop(d);
+    let b3 = Rc::try_unwrap(b3).map_err(|_| CoreError::Io("blob digest still shared".into()))?;
+    Ok((sha, b3.into_inner().finalize().to_hex().to_string()))
+}
+
 /// Writes the tar in the blob at `path` to `dest` (created or truncated) and
 /// returns its full SHA-512, for `image export` to compare with the key.
 pub fn export_blob(path: &Path, dest: &Path) -> Result<String> {
@@ -88,8 +123,12 @@ pub fn export_blob(path: &Path, dest: &Path) -> Result<String> {
 }
 
 fn copy_tar(path: &Path, out: &mut impl Write) -> Result<String> {
+    let r = open_blob(path).map_err(|e| CoreError::io(format!("read {}", path.display()), e))?;
+    copy_from(r, path, out)
+}
+
+fn copy_from(mut r: Box<dyn Read>, path: &Path, out: &mut impl Write) -> Result<String> {
     let ctx = || format!("read {}", path.display());
-    let mut r = open_blob(path).map_err(|e| CoreError::io(ctx(), e))?;
     let mut h = Sha512::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -136,6 +175,32 @@ mod tests {
             let out = d.path().join("out");
             assert_eq!(export_blob(p, &out).unwrap(), sha512_hex(&tar));
             assert_eq!(std::fs::read(&out).unwrap(), tar);
+        }
+    }
+
+    #[test]
+    fn hash_and_digest_in_one_pass_cover_every_byte() {
+        let d = tempfile::tempdir().unwrap();
+        let tar: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let mut packed = gz(&tar);
+        for (name, bytes) in [("plain", &tar), ("packed", &packed)] {
+            let p = d.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let (sha, b3) = hash_blob_and_digest(&p).unwrap();
+            assert_eq!(sha, hash_blob(&p).unwrap(), "{name}");
+            assert_eq!(sha, sha512_hex(&tar), "{name}");
+            assert_eq!(b3, blake3::hash(bytes).to_hex().as_str(), "{name}");
+            assert_eq!(b3, digest_bytes(&p).unwrap(), "{name}");
+        }
+        // Bytes after the gzip stream, or a cut one: a damaged blob, no digest.
+        let mut tailed = packed.clone();
+        tailed.extend_from_slice(&[0u8; 1000]);
+        packed.truncate(packed.len() / 2);
+        for (name, bytes) in [("tailed", &tailed), ("cut", &packed)] {
+            let p = d.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let e = hash_blob_and_digest(&p).unwrap_err().to_string();
+            assert!(e.contains("damaged gzip blob"), "{name}: {e}");
         }
     }
 

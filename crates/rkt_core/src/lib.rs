@@ -35,6 +35,6 @@ pub use copytree::copy_tree;
 pub use detect::{detect, FileType};
 pub use layer_squash::{squash_layers, LayerInput, SquashedAci};
 pub use error::CoreError;
-pub use render::{extract_aci, render_tree, render_tree_hashed, RenderImage, RenderStats, StreamedTree};
+pub use render::{extract_aci, render_tree, render_tree_checked, render_tree_hashed, RenderImage, RenderStats, Rendered, StreamedTree};
 pub use stream_import::StreamImport;
 pub use treehash::tree_hash;

@@ -68,6 +68,23 @@ pub fn render_tree(images: &[RenderImage], dest: &Path) -> Result<RenderStats> {
 /// `render_tree`, also returning the tree hash of what it rendered (equal to
 /// `tree_hash(dest)` of the result, computed without reading it back).
 pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(RenderStats, String)> {
+    render_tree_checked(images, dest).map(|r| (r.stats, r.hash))
+}
+
+/// What `render_tree_checked` did.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub stats: RenderStats,
+    /// The tree hash (see `render_tree_hashed`).
+    pub hash: String,
+    /// (key, BLAKE3 of the blob's bytes) for each blob checked against its key because its
+    /// `blob_digest` was missing or stale: the digest of the bytes just verified, for the caller
+    /// to record so that the next render checks it instead.
+    pub new_digests: Vec<(String, String)>,
+}
+
+/// `render_tree_hashed`, also giving the blob digests to record.
+pub fn render_tree_checked(images: &[RenderImage], dest: &Path) -> Result<Rendered> {
     if images.is_empty() {
         return Err(CoreError::format("image list empty"));
     }
@@ -155,14 +172,15 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
         let out = hasher
             .join()
             .map_err(|_| CoreError::Io("hash thread panicked".into()))?;
-        let got: Vec<Result<Option<String>>> = blob_hashes
+        let got: Vec<Result<Option<(String, String)>>> = blob_hashes
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(CoreError::Io("blob hash thread panicked".into()))))
             .collect();
         // A tampered blob explains whatever else went wrong: it wins.
         let unverified = images.iter().zip(&wants).filter_map(|(i, w)| w.as_ref().map(|w| (i, w)));
+        let mut new_digests = Vec::new();
         for ((img, want), got) in unverified.zip(&got) {
-            let Ok(Some(got)) = got else { continue };
+            let Ok(Some((got, digest))) = got else { continue };
             if !got.starts_with(want.as_str()) {
                 return Err(CoreError::HashMismatch(format!(
                     "{}: image hash does not match expected (sha512-{} != {})",
@@ -171,6 +189,7 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
                     img.key
                 )));
             }
+            new_digests.push((img.key.clone(), digest.clone()));
         }
         if let Some(e) = read_err {
             return Err(e);
@@ -182,27 +201,25 @@ pub fn render_tree_hashed(images: &[RenderImage], dest: &Path) -> Result<(Render
         if let Some(e) = written {
             return Err(e);
         }
-        let hash = match w.records().and_then(|r| r.finish(&out.contents)) {
-            Some(h) => h,
-            None => {
-                w.finish()?;
-                return Ok((stats, tree_hash(dest)?));
-            }
-        };
+        let recorded = w.records().and_then(|r| r.finish(&out.contents));
         w.finish()?;
-        Ok((stats, hash))
+        let hash = match recorded {
+            Some(h) => h,
+            None => tree_hash(dest)?,
+        };
+        Ok(Rendered { stats, hash, new_digests })
     })
 }
 
 /// Checks an unverified blob: None when its bytes have the digest recorded at import, else the
-/// full SHA-512 of its tar for the caller to compare with the key.
-fn check_blob(img: &RenderImage) -> Result<Option<String>> {
+/// full SHA-512 of its tar for the caller to compare with the key, and the digest of its bytes.
+fn check_blob(img: &RenderImage) -> Result<Option<(String, String)>> {
     if let Some(want) = img.blob_digest.as_deref().filter(|d| !d.is_empty()) {
         if crate::blob::digest_bytes(&img.blob_path)? == want {
             return Ok(None);
         }
     }
-    crate::blob::hash_blob(&img.blob_path).map(Some)
+    crate::blob::hash_blob_and_digest(&img.blob_path).map(Some)
 }
 
 /// Reads a blob chunk by chunk into pooled buffers, calls `f` on each (then

@@ -8,7 +8,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use common::*;
-use rkt_core::{extract_aci, render_tree, RenderImage, RenderStats};
+use rkt_core::{extract_aci, render_tree, render_tree_checked, RenderImage, RenderStats};
 
 fn image(name: &str, files: &[(&str, &str)]) -> Vec<u8> {
     let mut t = Tar::new();
@@ -276,17 +276,26 @@ fn a_recorded_blob_digest_replaces_the_sha512_check() {
     let mut img = blob(d.path(), "a", &t.bytes(), 0, &[]);
     let digest = blake3::hash(&t.bytes()).to_hex().to_string();
 
-    // The digest matches: the key is not checked (a wrong key shows it).
+    // The digest matches: the key is not checked (a wrong key shows it), nothing to record.
     let right_key = img.key.clone();
     img.key = key_of(b"something else");
     img.blob_digest = Some(digest.clone());
-    render_tree(std::slice::from_ref(&img), &d.path().join("t1")).unwrap();
+    let r = render_tree_checked(std::slice::from_ref(&img), &d.path().join("t1")).unwrap();
     assert_eq!(read(&d.path().join("t1/rootfs/a")), "original");
+    assert!(r.new_digests.is_empty());
 
-    // A stale digest (a re-import replaced the blob): the SHA-512 decides, and it matches.
+    // A stale digest (a re-import replaced the blob), or none (a row from before digests): the
+    // SHA-512 decides, it matches, and the digest of the bytes it checked comes back to record.
     img.key = right_key;
-    img.blob_digest = Some("0".repeat(64));
-    render_tree(std::slice::from_ref(&img), &d.path().join("t2")).unwrap();
+    for (i, stale) in [Some("0".repeat(64)), None].into_iter().enumerate() {
+        img.blob_digest = stale;
+        let r = render_tree_checked(std::slice::from_ref(&img), &d.path().join(format!("t2-{i}"))).unwrap();
+        assert_eq!(r.new_digests, vec![(img.key.clone(), digest.clone())]);
+    }
+    // Verified by the caller: neither check, nothing to record.
+    img.verified = true;
+    assert!(render_tree_checked(std::slice::from_ref(&img), &d.path().join("t2-v")).unwrap().new_digests.is_empty());
+    img.verified = false;
 
     // A tampered blob: its digest no longer matches, nor does its SHA-512.
     let mut bytes = t.bytes();

@@ -244,11 +244,20 @@ pub struct RenderStats {
     pub bytes: f64,
     /// The tree hash of what was rendered (what `treeHash` of the tree gives).
     pub hash: String,
+    /// Blobs that had no (or a stale) recorded digest and were checked against their key: the
+    /// digest of the bytes checked, to record.
+    pub new_digests: Vec<BlobDigest>,
+}
+
+#[napi(object)]
+pub struct BlobDigest {
+    pub key: String,
+    pub digest: String,
 }
 
 /// Renders images (dependency-list order, top image first) into `dest` (rootfs/ + manifest).
 #[napi(ts_return_type = "Promise<RenderStats>")]
-pub fn render_tree(images: Vec<RenderImageInput>, dest: String) -> AsyncTask<Blocking<(rkt_core::render::RenderStats, String), RenderStats>> {
+pub fn render_tree(images: Vec<RenderImageInput>, dest: String) -> AsyncTask<Blocking<rkt_core::render::Rendered, RenderStats>> {
     let images: Vec<rkt_core::render::RenderImage> = images
         .into_iter()
         .map(|i| rkt_core::render::RenderImage {
@@ -261,8 +270,13 @@ pub fn render_tree(images: Vec<RenderImageInput>, dest: String) -> AsyncTask<Blo
         })
         .collect();
     blocking(
-        move || rkt_core::render::render_tree_hashed(&images, dest.as_ref()),
-        |(s, hash)| RenderStats { files: s.files as f64, bytes: s.bytes as f64, hash },
+        move || rkt_core::render::render_tree_checked(&images, dest.as_ref()),
+        |r| RenderStats {
+            files: r.stats.files as f64,
+            bytes: r.stats.bytes as f64,
+            hash: r.hash,
+            new_digests: r.new_digests.into_iter().map(|(key, digest)| BlobDigest { key, digest }).collect(),
+        },
     )
 }
 
