@@ -17,6 +17,15 @@ async function exampleAci(ctx: RktContext, file: string, name = 'example.com/ins
   return { file: ctx.path(file), tar, key: keyOf(tar) };
 }
 
+/** One file `f` of `data` in an image fetched from a `c`-compressed ACI: its tar, source file, key and blob path. */
+async function fetchedImage(ctx: RktContext, name: string, data: string, c: 'gzip' | 'bzip2') {
+  const tar = await tarBuffer(aciEntries(manifestFor(`example.com/${name}`, { version: '1' }), [{ name: 'f', data }]));
+  const src = ctx.path(`${name}.${c}.aci`);
+  fs.writeFileSync(src, compress(tar, c));
+  const key = ctx.ok(['fetch', '--insecure-options=image', '--full', src]).trim();
+  return { tar, src, key, blob: ctx.path('data', 'cas', 'blob', 'sha512', key.slice(7, 9), key) };
+}
+
 function assertOneLineError(r: { code: number; stdout: string; stderr: string }, re: RegExp) {
   assert.equal(r.code, 254, `exit code, stderr: ${r.stderr}`);
   const lines = r.stderr.trim().split('\n');
@@ -140,13 +149,8 @@ describe('rkt image subcommands', () => {
   });
 
   it('keeps a gzip image as it came and a bzip2 one as its tar; both export as the tar', async () => {
-    const entries = aciEntries(manifestFor('example.com/forms', { version: '1' }), [{ name: 'f', data: 'y'.repeat(50000) }]);
-    const tar = await tarBuffer(entries);
     for (const c of ['gzip', 'bzip2'] as const) {
-      const src = ctx.path(`forms.${c}.aci`);
-      fs.writeFileSync(src, compress(tar, c));
-      const key = ctx.ok(['fetch', '--insecure-options=image', '--full', src]).trim();
-      const blob = ctx.path('data', 'cas', 'blob', 'sha512', key.slice(7, 9), key);
+      const { tar, src, key, blob } = await fetchedImage(ctx, 'forms', 'y'.repeat(50000), c);
       assert.ok(fs.readFileSync(blob).equals(c === 'gzip' ? fs.readFileSync(src) : tar), `${c} blob form`);
       const out = ctx.path(`forms.${c}.out`);
       ctx.ok(['image', 'export', key, out]);
@@ -156,12 +160,8 @@ describe('rkt image subcommands', () => {
   });
 
   it('a later render checks the blob against the digest taken at import: damage is refused, a stale digest is not', async () => {
-    const entries = aciEntries(manifestFor('example.com/digest', { version: '1' }), [{ name: 'f', data: 'q'.repeat(50000) }]);
-    const tar = await tarBuffer(entries);
     for (const c of ['gzip', 'bzip2'] as const) {
-      const src = ctx.path(`digest.${c}.aci`);
-      fs.writeFileSync(src, compress(tar, c));
-      const key = ctx.ok(['fetch', '--insecure-options=image', '--full', src]).trim();
+      const { key, blob } = await fetchedImage(ctx, 'digest', 'q'.repeat(50000), c);
       const db = await StoreDb.open(path.join(ctx.dataDir, 'cas'));
       const recorded = (await db.getAciInfo(key))?.blobDigest;
       await db.close();
@@ -187,7 +187,6 @@ describe('rkt image subcommands', () => {
         await db3.close();
       }
       // One byte of the blob changed: refused, and no tree left.
-      const blob = ctx.path('data', 'cas', 'blob', 'sha512', key.slice(7, 9), key);
       const bytes = fs.readFileSync(blob);
       bytes[c === 'gzip' ? 20 : bytes.indexOf('qqqq')] ^= 0x01;
       fs.writeFileSync(blob, bytes);
@@ -200,12 +199,7 @@ describe('rkt image subcommands', () => {
   });
 
   it('image export of a damaged gzip blob fails in one line and writes nothing', async () => {
-    const entries = aciEntries(manifestFor('example.com/damaged', { version: '1' }), [{ name: 'f', data: 'z'.repeat(50000) }]);
-    const tar = await tarBuffer(entries);
-    const src = ctx.path('damaged.aci');
-    fs.writeFileSync(src, compress(tar, 'gzip'));
-    const key = ctx.ok(['fetch', '--insecure-options=image', '--full', src]).trim();
-    const blob = ctx.path('data', 'cas', 'blob', 'sha512', key.slice(7, 9), key);
+    const { key, blob } = await fetchedImage(ctx, 'damaged', 'z'.repeat(50000), 'gzip');
     const bytes = fs.readFileSync(blob);
     bytes[bytes.length - 6] ^= 0xff; // inside the gzip CRC
     fs.writeFileSync(blob, bytes);
