@@ -129,16 +129,22 @@ export abstract class BaseCommand extends Command {
    */
   fetchEnvironment(): FetchEnvironment {
     const g = this.globals();
+    const context = this.context;
     return {
       insecure: g.insecure,
       config: g.config(),
       configDirs: g.configDirs,
       trustKeysFromHttps: g.trustKeysFromHttps,
       logger: g.log.withPrefix('image'),
-      stderr: this.context.stderr as NodeJS.WriteStream,
+      // a getter: the process's stderr is created when a progress bar or review needs it (main.ts commandContext)
+      get stderr() {
+        return context.stderr as NodeJS.WriteStream;
+      },
       // undefined unless a caller gave one: the session falls back to process.stdin when it asks
       stdin: this.context.stdin as NodeJS.ReadableStream | undefined,
-      stdout: this.context.stdout,
+      get stdout() {
+        return context.stdout;
+      },
     };
   }
 

@@ -2,8 +2,9 @@
  * A cache of clipanion's compiled parser. Clipanion builds a state machine from every option of the
  * registered commands on each `process()`, which for `rkt run` (some 60 options and the per-app
  * grammar) costs about 8 ms of a run's start-up: more than the rest of the parse. The machine is
- * plain data, so it is kept, per set of registered commands, as a V8-serialised file next to the
- * bundle; a stamp of the bundle (size, mtime), Node's version and clipanion's version must match or
+ * plain data, so it is kept, per set of registered commands, as a file next to the bundle: a
+ * header line, then the machine's nodes as a shared-json list (src/util/shared-json.ts), so that a
+ * parse decodes only the nodes it visits; a stamp of the bundle (size, mtime), Node's version and clipanion's version must match or
  * the machine is compiled again and the file rewritten. Without a cache directory (the CLI running
  * from its modules, not the bundle) nothing is cached.
  *
@@ -13,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
+import { decodeSharedList, encodeSharedList } from '../util/shared-json';
 import type { Cli } from 'clipanion';
 
 export interface ParserCacheOptions {
@@ -55,32 +56,35 @@ export function cacheFileName(paths: ReadonlyArray<ReadonlyArray<ReadonlyArray<s
 }
 
 function header(stamp: string): string {
-  return `${stamp}|${process.version}|clipanion-${CLIPANION_VERSION}`;
+  return `rkt-parser-cache 2|${stamp}|${process.version}|clipanion-${CLIPANION_VERSION}`;
 }
 
 function readMachine(file: string, stamp: string): Machine | undefined {
-  let buf: Buffer;
+  let text: string;
   try {
-    buf = fs.readFileSync(file);
+    text = fs.readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
+  const nl = text.indexOf('\n');
+  if (nl < 0 || text.slice(0, nl) !== header(stamp)) return undefined;
   try {
-    const v = v8.deserialize(buf) as { header?: string; machine?: Machine };
-    return v.header === header(stamp) && Array.isArray(v.machine?.nodes) ? v.machine : undefined;
+    return { nodes: decodeSharedList(text.slice(nl + 1)) };
   } catch {
     return undefined; // a torn or foreign file: compile and rewrite it
   }
 }
 
 function writeMachine(file: string, stamp: string, machine: Machine): void {
+  const tmp = `${file}.${process.pid}`;
   try {
+    const text = `${header(stamp)}\n${encodeSharedList(machine.nodes)}`;
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}`;
-    fs.writeFileSync(tmp, v8.serialize({ header: header(stamp), machine }));
+    fs.writeFileSync(tmp, text);
     fs.renameSync(tmp, file);
   } catch {
-    /* a read-only install: no cache, just a slower parse */
+    // a read-only install, a full disk, or a machine shared-json cannot carry: no cache, just a slower parse
+    fs.rmSync(tmp, { force: true });
   }
 }
 

@@ -40,15 +40,23 @@ export function withDefaultLabels(labels: ReadonlyMap<string, string>): Map<stri
   return out;
 }
 
-function defaultEnv(opts: FetchOptions): FetchEnvironment {
-  return {
+/**
+ * opts.env over the defaults. Property descriptors are copied, not values, so that a getter stays
+ * one: the CLI's stderr (BaseCommand.fetchEnvironment) is a getter, because creating Node's
+ * process.stderr loads its stream modules, which a fetch served from the store never needs.
+ */
+function envFor(opts: FetchOptions): FetchEnvironment {
+  const env: FetchEnvironment = {
     insecure: new Set(opts.insecureImage ? ['image'] : []),
     config: newConfig(),
     configDirs: { ...DEFAULT_CONFIG_DIRS },
     trustKeysFromHttps: false,
     logger: createLogger({ prefix: 'image' }),
-    stderr: process.stderr,
+    get stderr() {
+      return process.stderr;
+    },
   };
+  return Object.defineProperties(env, Object.getOwnPropertyDescriptors(opts.env ?? {}));
 }
 
 function notFound(what: string, v: string): RktError {
@@ -59,7 +67,7 @@ function notFound(what: string, v: string): RktError {
 }
 
 export async function fetchImage(store: ImageStore, arg: string, opts: FetchOptions): Promise<string> {
-  const env: FetchEnvironment = { ...defaultEnv(opts), ...opts.env };
+  const env = envFor(opts);
   const s = new FetchSession(store, env);
   try {
     s.renderTrees = opts.renderTree;

@@ -40,8 +40,9 @@ function line(s: string): string {
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const stderr = opts.stderr ?? process.stderr;
-  const stdout = opts.stdout ?? process.stdout;
+  // the process's streams are looked up at the first write: creating them loads Node's stream modules
+  const stderr: Sink = opts.stderr ?? { write: (c) => process.stderr.write(c) };
+  const stdout: Sink = opts.stdout ?? { write: (c) => process.stdout.write(c) };
   const debug = opts.debug ?? false;
   const head = opts.prefix === '' ? '' : `${opts.prefix}: `;
   const print = (msg: string): void => {

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SharedJsonError, decodeSharedList, encodeSharedList } from '../../src/util/shared-json';
+
+const roundTrip = (items: unknown[]): unknown[] => decodeSharedList(encodeSharedList(items));
+
+test('plain data comes back equal, undefined values included', () => {
+  const v = { a: 1, b: 'x', c: [true, false, null, undefined, -2.5], d: { e: {}, f: [] }, g: undefined, '\u0000': 'end', '\u0001': 'start' };
+  const back = roundTrip([v, undefined, 's', 3]);
+  assert.deepEqual(back, [v, undefined, 's', 3]);
+  const first = back[0] as typeof v;
+  assert.ok('g' in first, 'a key holding undefined is kept');
+  assert.equal(first.c.length, 5);
+  assert.ok(Array.isArray(back));
+  assert.equal(back.length, 4);
+  assert.deepEqual(roundTrip([]), []);
+});
+
+test('a shared object comes back as one object, referenced from every item and place', () => {
+  const usage = { candidateUsage: 'rkt run <IMAGE>', requiredOptions: [] as string[] };
+  const inner = [usage, usage];
+  const nodes = [{ r: usage }, { r: usage, list: inner }, { list: inner }];
+  const text = encodeSharedList(nodes);
+  assert.equal(text.split('candidateUsage').length - 1, 1, 'written once');
+  const back = decodeSharedList(text) as typeof nodes;
+  assert.deepEqual(back, nodes);
+  assert.equal(back[0].r, back[1].r);
+  assert.equal(back[1].list, back[2].list);
+  assert.equal(back[1].list![0], back[0].r);
+});
+
+test('an item is decoded when first read, once', () => {
+  const text = encodeSharedList([{ a: 1 }, { b: 2 }]);
+  const back = decodeSharedList(text) as Record<string, number>[];
+  const d = Object.getOwnPropertyDescriptor(back, 1);
+  assert.equal(typeof d?.get, 'function', 'not decoded before it is read');
+  const one = back[1];
+  assert.equal(back[1], one, 'the same object on every read');
+  assert.equal(Object.getOwnPropertyDescriptor(back, 1)?.value, one, 'kept as a plain value');
+  back[0] = { c: 3 };
+  assert.deepEqual(back[0], { c: 3 }, 'elements stay writable');
+});
+
+test('data objects with the marker keys are not taken for markers', () => {
+  const v = { $: 1, x: { $o: { $: 0 } }, y: [{ $: 0 }, { $o: 2 }], z: { $: 'a', other: true } };
+  assert.deepEqual(roundTrip([v]), [v]);
+});
+
+test('a key named __proto__ stays an own key and sets no prototype', () => {
+  const v = JSON.parse('{"__proto__": {"polluted": true}, "k": 1}') as Record<string, unknown>;
+  const back = roundTrip([v])[0] as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(back), Object.prototype);
+  assert.deepEqual(Object.keys(back), ['__proto__', 'k']);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('what JSON cannot carry is refused, not silently changed', () => {
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  for (const bad of [cyclic, { n: NaN }, { n: Infinity }, { m: new Map() }, { f: () => 1 }, { d: new Date(0) }, [1n]]) {
+    assert.throws(() => encodeSharedList([bad]), SharedJsonError);
+  }
+});
+
+test('a document it did not write is refused at once; a bad item when it is read', () => {
+  for (const text of ['{}', '[]', 'null', '{"shared": {}, "items": []}', '{"shared": [], "items": [1]}', '{"shared": [1], "items": []}']) {
+    assert.throws(() => decodeSharedList(text), SharedJsonError, text);
+  }
+  assert.throws(() => decodeSharedList('{"shared": [], "ite'), SyntaxError);
+  const bad = decodeSharedList(JSON.stringify({ shared: ['{"$": 1}'], items: ['{"$": 2}', '{"$": 1}', '{"$o": 3}', '{"x"'] }));
+  assert.throws(() => bad[0], SharedJsonError, 'a reference past the table');
+  assert.throws(() => bad[1], SharedJsonError, 'a reference cycle');
+  assert.throws(() => bad[2], SharedJsonError, 'a bad escaped object');
+  assert.throws(() => bad[3], SyntaxError);
+});

@@ -1,0 +1,136 @@
+/**
+ * JSON for a list of plain-data items that share sub-objects, decoded lazily: a value referenced
+ * more than once is written once, and comes back as one object referenced from every place it was,
+ * as v8.serialize would keep it; `undefined` values are kept too (JSON would drop or null them).
+ * Each item, and each shared value, is parsed only when it is first read.
+ *
+ * It exists for the parser cache (src/cli/parser-cache.ts): clipanion's state machine for `rkt run`
+ * is some 250 nodes sharing many objects, of which a parse visits a handful. Loading Node's `v8`
+ * module to deserialize it, or parsing all of it, would cost a few ms of every run's start-up.
+ *
+ * The document is `{"shared": [text...], "items": [text...]}`, each text the JSON of one value in
+ * which a marker stands for what JSON cannot say: `{"$": 0}` for undefined, `{"$": n}` for
+ * shared[n - 1], `{"$o": {...}}` for a data object that itself has a key "$" or "$o" (so a marker
+ * is never mistaken for data, or data for a marker). The list must be written whole (a torn
+ * document fails to parse at once); a bad text inside a well-formed document fails when read.
+ */
+
+export class SharedJsonError extends Error {}
+
+type Container = object;
+
+/** Sets an own property, even one named `__proto__` (which plain assignment would take as the prototype). */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else o[k] = v;
+}
+
+function isPlainContainer(v: object): boolean {
+  if (Array.isArray(v)) return true;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Throws SharedJsonError for what JSON cannot carry: cycles, non-finite numbers, class instances, functions. */
+export function encodeSharedList(items: ReadonlyArray<unknown>): string {
+  const refs = new Map<Container, number>();
+  const onPath = new Set<Container>();
+  const count = (v: unknown): void => {
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new SharedJsonError(`cannot encode the number ${v}`);
+      return;
+    }
+    if (v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean') return;
+    if (typeof v !== 'object') throw new SharedJsonError(`cannot encode a ${typeof v}`);
+    if (!isPlainContainer(v)) throw new SharedJsonError(`cannot encode an instance of ${v.constructor?.name ?? 'a class'}`);
+    const n = refs.get(v);
+    if (n !== undefined) {
+      if (onPath.has(v)) throw new SharedJsonError('cannot encode a cycle');
+      refs.set(v, n + 1);
+      return;
+    }
+    refs.set(v, 1);
+    onPath.add(v);
+    for (const x of Array.isArray(v) ? v : Object.values(v)) count(x);
+    onPath.delete(v);
+  };
+  for (const x of items) count(x);
+
+  const sharedIndex = new Map<Container, number>();
+  const shared: string[] = [];
+  const item = (v: unknown): unknown => {
+    if (v === undefined) return { $: 0 };
+    if (v === null || typeof v !== 'object') return v;
+    if ((refs.get(v) ?? 0) > 1) {
+      let i = sharedIndex.get(v);
+      if (i === undefined) {
+        i = shared.push(JSON.stringify(container(v))); // 1-based: 0 is undefined
+        sharedIndex.set(v, i);
+      }
+      return { $: i };
+    }
+    return container(v);
+  };
+  const container = (v: Container): unknown => {
+    if (Array.isArray(v)) return v.map(item);
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) setOwn(out, k, item(x));
+    return '$' in out || '$o' in out ? { $o: out } : out;
+  };
+  const texts = items.map((x) => JSON.stringify(item(x)));
+  return JSON.stringify({ shared, items: texts });
+}
+
+/**
+ * The list, each element parsed on first read (then kept as a plain value). Throws SharedJsonError
+ * (or JSON.parse's SyntaxError) at once for a document that is not a whole list; an element that
+ * does not decode throws when it is read.
+ */
+export function decodeSharedList(text: string): unknown[] {
+  const doc = JSON.parse(text) as { shared?: unknown; items?: unknown };
+  const isTexts = (a: unknown): a is string[] => Array.isArray(a) && a.every((t) => typeof t === 'string');
+  if (doc === null || typeof doc !== 'object' || !isTexts(doc.shared) || !isTexts(doc.items)) throw new SharedJsonError('not a shared-json list');
+  const sharedTexts = doc.shared;
+  const shared: unknown[] = new Array(sharedTexts.length);
+  const state: number[] = new Array(sharedTexts.length).fill(0); // 0 unread, 1 decoding, 2 done
+  const value = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) v[i] = value(v[i]);
+      return v;
+    }
+    const o = v as Record<string, unknown>;
+    if ('$' in o) {
+      const n = o.$;
+      if (n === 0) return undefined;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > sharedTexts.length) throw new SharedJsonError(`bad reference ${String(n)}`);
+      const i = n - 1;
+      if (state[i] === 2) return shared[i];
+      if (state[i] === 1) throw new SharedJsonError('a reference cycle');
+      state[i] = 1;
+      shared[i] = value(JSON.parse(sharedTexts[i]));
+      state[i] = 2;
+      return shared[i];
+    }
+    const body = '$o' in o ? (o.$o as Record<string, unknown>) : o;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SharedJsonError('bad escaped object');
+    for (const k of Object.keys(body)) setOwn(body, k, value(body[k]));
+    return body;
+  };
+  const list: unknown[] = new Array(doc.items.length);
+  doc.items.forEach((t, i) => {
+    Object.defineProperty(list, i, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const v = value(JSON.parse(t));
+        Object.defineProperty(list, i, { value: v, writable: true, enumerable: true, configurable: true });
+        return v;
+      },
+      set(v: unknown) {
+        Object.defineProperty(list, i, { value: v, writable: true, enumerable: true, configurable: true });
+      },
+    });
+  });
+  return list;
+}
