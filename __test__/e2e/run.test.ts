@@ -36,6 +36,23 @@ describe('rkt run', () => {
     assert.match(r.stdout, /default exec/);
   });
 
+  it('loads only what run needs: no stream, crypto, network or v8 modules before the exec', () => {
+    // a preload that records Node's loaded modules at the moment bin/rkt hands over to stage1
+    const preload = ctx.path('record-modules.js');
+    const out = ctx.path('modules.txt');
+    fs.writeFileSync(
+      preload,
+      `process.once('rkt:before-exec', () => require('fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));`,
+    );
+    const r = spawnSync(process.execPath, ['-r', preload, RKT, ...ctx.globalArgs(), '--insecure-options=image', 'run', image], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const loaded = new Set(fs.readFileSync(out, 'utf8').split('\n'));
+    assert.ok(loaded.has('NativeModule fs'), 'the record is the module list');
+    for (const m of ['stream', 'internal/streams/readable', 'v8', 'crypto', 'net', 'tls', 'http', 'https', 'zlib', 'readline', 'child_process', 'worker_threads']) {
+      assert.ok(!loaded.has(`NativeModule ${m}`), `${m} is not loaded by rkt run`);
+    }
+  });
+
   it('propagates the app exit code', () => {
     const r = run([image, '--exec=/inspect', '--', '--exit-code=5']);
     assert.equal(r.code, 5, r.stderr);

@@ -17,6 +17,7 @@ import {
 import type { RktConfig } from '../config/types';
 import type { FetchEnvironment } from '../fetch/session';
 import { AbsDir, GoBool, ParsedString } from './options';
+import { sinkFor } from '../util/stdio';
 import { INSECURE_PERMISSIBLE, parseInsecureOptions, type InsecureFlag } from './insecure';
 
 /** The global flags as the help text lists them. */
@@ -101,9 +102,9 @@ export abstract class BaseCommand extends Command {
     const log = createLogger({
       prefix: this.commandName,
       debug: this.debug,
-      // sinks that reach for the streams only when a line is written (main.ts commandContext)
-      stderr: { write: (s: string) => this.context.stderr.write(s) },
-      stdout: { write: (s: string) => this.context.stdout.write(s) },
+      // the process's fds written directly, or the caller's streams (util/stdio.ts)
+      stderr: { write: sinkFor(this.context, 'stderr') },
+      stdout: { write: sinkFor(this.context, 'stdout') },
     });
     let config: RktConfig | undefined;
     let dataDir: string | undefined;
@@ -163,7 +164,7 @@ export abstract class BaseCommand extends Command {
 
   /** Write one line (newline added when missing) to stdout, unprefixed. */
   out(text: string): void {
-    this.context.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    sinkFor(this.context, 'stdout')(text.endsWith('\n') ? text : text + '\n');
   }
 
   /**
@@ -172,7 +173,7 @@ export abstract class BaseCommand extends Command {
    */
   reportError(error: unknown): number {
     const debug = typeof this.debug === 'boolean' ? this.debug : false;
-    this.context.stderr.write(`${this.commandName}: ${describeError(error, debug)}\n`);
+    sinkFor(this.context, 'stderr')(`${this.commandName}: ${describeError(error, debug)}\n`);
     return exitCodeOf(error);
   }
 

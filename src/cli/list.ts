@@ -3,6 +3,7 @@ import { Option } from 'clipanion';
 import { BaseCommand } from './base';
 import { GoBool } from './options';
 import { RktError } from '../errors';
+import { sinkFor } from '../util/stdio';
 
 export class ListCommand extends BaseCommand {
   static paths = [['list']];
@@ -55,7 +56,7 @@ export class ListCommand extends BaseCommand {
         rows.push(cells);
       });
     }
-    if (rows.length) this.context.stdout.write(formatTable(rows));
+    if (rows.length) sinkFor(this.context, 'stdout')(formatTable(rows));
     return 0;
   }
 }

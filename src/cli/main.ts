@@ -14,6 +14,7 @@ import { BaseCommand, GLOBAL_FLAGS_HELP } from './base';
 import { commandPaths, loadAllCommands, loadCommand } from './registry';
 import { rktVersion } from './version';
 import { mark } from '../util/timing';
+import { processStdio, sinkFor, tagProcessGetter } from '../util/stdio';
 import { useParserCache, type ParserCacheOptions } from './parser-cache';
 
 export const EXIT_ERROR = 254;
@@ -97,11 +98,10 @@ function commandContext(given: Partial<BaseContext>): BaseContext {
   if (given.stdin) ctx.stdin = given.stdin;
   for (const name of ['stdout', 'stderr'] as const) {
     let stream = given[name];
-    Object.defineProperty(ctx, name, {
-      enumerable: true,
-      configurable: true,
-      get: () => (stream ??= processStream(name)),
-    });
+    const get = (): NodeJS.WritableStream => (stream ??= processStream(name));
+    // the command's loggers write the process's fd directly while the stream does not exist (util/stdio.ts)
+    if (!stream) tagProcessGetter(get, name);
+    Object.defineProperty(ctx, name, { enumerable: true, configurable: true, get });
   }
   return ctx as unknown as BaseContext;
 }
@@ -109,7 +109,7 @@ function commandContext(given: Partial<BaseContext>): BaseContext {
 let epipeHandled = false;
 
 function processStream(name: 'stdout' | 'stderr'): NodeJS.WriteStream {
-  const s = process[name];
+  const s = processStdio(name);
   if (name === 'stdout' && !epipeHandled) {
     epipeHandled = true;
     // `rkt … | head`: a closed stdout ends the program quietly, as SIGPIPE does for Go's rkt
@@ -140,19 +140,19 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
   // `rkt help [command...]`, cobra's implicit help command
   if (norm.path.length === 0 && norm.rest[0] === 'help' && !tree.children.has('help')) {
     const target = normalizeArgv(norm.rest.slice(1), tree);
-    ctx.stdout.write(helpFor(target.path));
+    sinkFor(ctx, 'stdout')(helpFor(target.path));
     return 0;
   }
 
   const name = commandName(norm.path);
   const fail = (message: string, code = EXIT_ERROR): number => {
-    ctx.stderr.write(`${name}: ${message}\n`);
+    sinkFor(ctx, 'stderr')(`${name}: ${message}\n`);
     return code;
   };
   const cls = norm.node.runnable ? loadCommand(norm.path) : undefined;
 
   if (cls ? (isInterspersed(cls) ? norm.help : norm.helpBeforeArgs) : norm.help) {
-    ctx.stdout.write(helpFor(norm.path));
+    sinkFor(ctx, 'stdout')(helpFor(norm.path));
     return 0;
   }
 
@@ -163,11 +163,11 @@ export async function runCli(argv: ReadonlyArray<string>, context: Partial<BaseC
     }
     if (norm.path.length > 0) {
       // a command group without a subcommand: cobra shows the group's help
-      ctx.stdout.write(helpFor(norm.path));
+      sinkFor(ctx, 'stdout')(helpFor(norm.path));
       return 0;
     }
-    ctx.stderr.write(`${name}: missing command\n`);
-    ctx.stderr.write(helpFor([]));
+    sinkFor(ctx, 'stderr')(`${name}: missing command\n`);
+    sinkFor(ctx, 'stderr')(helpFor([]));
     return EXIT_MISSING_COMMAND;
   }
 

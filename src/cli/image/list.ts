@@ -5,6 +5,7 @@ import { GoBool, ParsedString } from '../options';
 import { RktError } from '../../errors';
 import { withImageStore } from '../store-session';
 import { parseFields, parseSort, LIST_FIELDS, type ListField, type SortField } from '../../images/list-options';
+import { sinkFor } from '../../util/stdio';
 
 export class ImageListCommand extends BaseCommand {
   static paths = [['image', 'list']];
@@ -52,7 +53,7 @@ export class ImageListCommand extends BaseCommand {
         format,
       });
     });
-    this.context.stdout.write(text);
+    sinkFor(this.context, 'stdout')(text);
     return 0;
   }
 }
