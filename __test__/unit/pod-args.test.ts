@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseApps } from '../../src/pod/run-args';
 import { buildPodManifest, parseEnvFile, parseSetEnv } from '../../src/pod/manifest';
-import { hostsFile, resolvConf, stage1RunArgs } from '../../src/pod/run';
+import { hostsFile, resolvConf, stage1RunArgs } from '../../src/pod/run-options';
 import type { ImageManifest } from '../../src/schema/image-manifest';
 import { RktError } from '../../src/errors';
 

@@ -4,7 +4,7 @@
  */
 import { RktError } from '../errors';
 import type { GlobalContext } from './base';
-import type { RunOptions } from '../pod/run';
+import { checkIpc, hostsFile, resolvConf, type RunOptions } from '../pod/run-options';
 
 export interface RunFlags {
   net: string;
@@ -18,9 +18,8 @@ export interface RunFlags {
   ipc?: string;
 }
 
-export async function runOptionsFrom(f: RunFlags, g: GlobalContext): Promise<RunOptions> {
+export function runOptionsFrom(f: RunFlags, g: GlobalContext): RunOptions {
   if (f.net !== 'host') throw new RktError('EUNSUPPORTED', `--net=${f.net}: only host networking is supported in this version`);
-  const { checkIpc, resolvConf, hostsFile } = await import('../pod/run');
   checkIpc(f.ipc);
   const o: RunOptions = {
     debug: g.debug,

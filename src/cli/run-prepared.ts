@@ -29,7 +29,7 @@ export class RunPreparedCommand extends BaseCommand {
   async execute(): Promise<number> {
     this.requireRoot();
     const g = this.globals();
-    const runOpts = await runOptionsFrom(this, g);
+    const runOpts = runOptionsFrom(this, g);
     const { execStage1, writeNameResolution } = await import('../pod/run');
     const { PodDirs, claimPrepared } = await import('../pod/pods');
     const { DataLayout } = await import('../store/layout');

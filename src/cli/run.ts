@@ -38,24 +38,34 @@ export class RunCommand extends PodCommand {
   async execute(): Promise<number> {
     this.requireRoot();
     const g = this.globals();
-    const runOpts = await runOptionsFrom(this, g); // flag errors before any pod exists
-    const { execStage1, writeNameResolution } = await import('../pod/run');
-    mark('modules');
+    const runOpts = runOptionsFrom(this, g); // flag errors before any pod exists
     const opts = await this.prepareOptions();
     mark('options');
     opts.uuidFileSave = this.uuidFileSave;
     if (this.interactive && opts.apps.length > 1) throw new RktError('EUSAGE', 'interactive option only supports one image');
-    const { preparePod } = await import('../pod/prepare');
     const { ImageStore } = await import('../store/image-store');
-    const store = await ImageStore.open(this.globals().dataDir);
+    // Every flag is checked: the store opens now, its database on libuv's threads while the pod
+    // modules load on this one.
+    const opening = ImageStore.open(g.dataDir);
+    let pod: typeof import('../pod/run');
+    let prepare: typeof import('../pod/prepare');
+    try {
+      pod = await import('../pod/run');
+      prepare = await import('../pod/prepare');
+      mark('modules');
+    } catch (e) {
+      await opening.then((s) => s.close()).catch(() => undefined);
+      throw e;
+    }
+    const store = await opening;
     mark('store');
     try {
-      const { pod } = await preparePod(store, opts);
-      writeNameResolution(pod.path, runOpts);
-      pod.markRunning();
+      const prepared = await prepare.preparePod(store, opts);
+      pod.writeNameResolution(prepared.pod.path, runOpts);
+      prepared.pod.markRunning();
       // The store stays open into the exec, which closes its lock and database fds (O_CLOEXEC):
       // a WAL database is consistent without a close, and closing first would only checkpoint.
-      return execStage1(pod.path, pod.uuid, pod.lock.fdNumber, runOpts);
+      return pod.execStage1(prepared.pod.path, prepared.pod.uuid, prepared.pod.lock.fdNumber, runOpts);
     } catch (e) {
       await store.close();
       throw e;

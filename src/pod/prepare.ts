@@ -128,6 +128,9 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
   const overlay = useOverlay(store, opts.noOverlay || !!opts.privateUsers, opts.warn);
   const uidRange = opts.privateUsers ? newUidRange() : undefined;
 
+  // last-used times go to the database on libuv's threads while the pod is set up on this one
+  const touched = Promise.all(resolved.map((r) => store.touch(r.key)));
+  touched.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   const dirs = new PodDirs(store.layout.podsDir);
   const pod = await NewPod.create(dirs, opts.durable === true);
   if (opts.uuidFileSave) fs.writeFileSync(opts.uuidFileSave, pod.uuid, { mode: 0o644 });
@@ -171,8 +174,8 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
         overlay ? { upper: path.join(p, 'overlay', t.id, 'upper', appName), work: path.join(p, 'overlay', t.id, 'work', appName) } : undefined,
       );
       if (uidRange) shiftOwners(path.join(appDir, 'rootfs'), uidRange);
-      await store.touch(r.key);
     }
+    await touched;
     if (opts.durable) writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
     else writeFileAtomic(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
     if (overlay) fs.writeFileSync(path.join(p, 'overlay-prepared'), '', { mode: 0o640 });
