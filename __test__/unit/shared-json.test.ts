@@ -63,11 +63,11 @@ test('what JSON cannot carry is refused, not silently changed', () => {
 });
 
 test('a document it did not write is refused at once; a bad item when it is read', () => {
-  for (const text of ['{}', '[]', 'null', '{"shared": {}, "items": []}', '{"shared": [], "items": [1]}', '{"shared": [1], "items": []}']) {
+  for (const text of ['{}', '[]', 'null', '{"shared": {}, "items": []}', '{"shared": [], "items": [1]}', '{"items": []}']) {
     assert.throws(() => decodeSharedList(text), SharedJsonError, text);
   }
   assert.throws(() => decodeSharedList('{"shared": [], "ite'), SyntaxError);
-  const bad = decodeSharedList(JSON.stringify({ shared: ['{"$": 1}'], items: ['{"$": 2}', '{"$": 1}', '{"$o": 3}', '{"x"'] }));
+  const bad = decodeSharedList(JSON.stringify({ shared: [{ $: 1 }], items: ['{"$": 2}', '{"$": 1}', '{"$o": 3}', '{"x"'] }));
   assert.throws(() => bad[0], SharedJsonError, 'a reference past the table');
   assert.throws(() => bad[1], SharedJsonError, 'a reference cycle');
   assert.throws(() => bad[2], SharedJsonError, 'a bad escaped object');

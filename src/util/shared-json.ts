@@ -2,14 +2,15 @@
  * JSON for a list of plain-data items that share sub-objects, decoded lazily: a value referenced
  * more than once is written once, and comes back as one object referenced from every place it was,
  * as v8.serialize would keep it; `undefined` values are kept too (JSON would drop or null them).
- * Each item, and each shared value, is parsed only when it is first read.
+ * Each item is parsed, and each shared value resolved, only when it is first read.
  *
  * It exists for the parser cache (src/cli/parser-cache.ts): clipanion's state machine for `rkt run`
  * is some 250 nodes sharing many objects, of which a parse visits a handful. Loading Node's `v8`
  * module to deserialize it, or parsing all of it, would cost a few ms of every run's start-up.
  *
- * The document is `{"shared": [text...], "items": [text...]}`, each text the JSON of one value in
- * which a marker stands for what JSON cannot say: `{"$": 0}` for undefined, `{"$": n}` for
+ * The document is `{"shared": [value...], "items": [text...]}`: the shared values inline (they are
+ * small, and parsing them with the document is cheaper than one parse each), each item as the text
+ * of its JSON (parsed when read). In both, a marker stands for what JSON cannot say: `{"$": 0}` for undefined, `{"$": n}` for
  * shared[n - 1], `{"$o": {...}}` for a data object that itself has a key "$" or "$o" (so a marker
  * is never mistaken for data, or data for a marker). The list must be written whole (a torn
  * document fails to parse at once); a bad text inside a well-formed document fails when read.
@@ -57,14 +58,14 @@ export function encodeSharedList(items: ReadonlyArray<unknown>): string {
   for (const x of items) count(x);
 
   const sharedIndex = new Map<Container, number>();
-  const shared: string[] = [];
+  const shared: unknown[] = [];
   const item = (v: unknown): unknown => {
     if (v === undefined) return { $: 0 };
     if (v === null || typeof v !== 'object') return v;
     if ((refs.get(v) ?? 0) > 1) {
       let i = sharedIndex.get(v);
       if (i === undefined) {
-        i = shared.push(JSON.stringify(container(v))); // 1-based: 0 is undefined
+        i = shared.push(container(v)); // 1-based: 0 is undefined
         sharedIndex.set(v, i);
       }
       return { $: i };
@@ -89,10 +90,10 @@ export function encodeSharedList(items: ReadonlyArray<unknown>): string {
 export function decodeSharedList(text: string): unknown[] {
   const doc = JSON.parse(text) as { shared?: unknown; items?: unknown };
   const isTexts = (a: unknown): a is string[] => Array.isArray(a) && a.every((t) => typeof t === 'string');
-  if (doc === null || typeof doc !== 'object' || !isTexts(doc.shared) || !isTexts(doc.items)) throw new SharedJsonError('not a shared-json list');
-  const sharedTexts = doc.shared;
-  const shared: unknown[] = new Array(sharedTexts.length);
-  const state: number[] = new Array(sharedTexts.length).fill(0); // 0 unread, 1 decoding, 2 done
+  if (doc === null || typeof doc !== 'object' || !Array.isArray(doc.shared) || !isTexts(doc.items)) throw new SharedJsonError('not a shared-json list');
+  const raw: unknown[] = doc.shared;
+  const shared: unknown[] = new Array(raw.length);
+  const state: number[] = new Array(raw.length).fill(0); // 0 unresolved, 1 resolving, 2 done
   const value = (v: unknown): unknown => {
     if (v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) {
@@ -103,12 +104,12 @@ export function decodeSharedList(text: string): unknown[] {
     if ('$' in o) {
       const n = o.$;
       if (n === 0) return undefined;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > sharedTexts.length) throw new SharedJsonError(`bad reference ${String(n)}`);
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > raw.length) throw new SharedJsonError(`bad reference ${String(n)}`);
       const i = n - 1;
       if (state[i] === 2) return shared[i];
       if (state[i] === 1) throw new SharedJsonError('a reference cycle');
       state[i] = 1;
-      shared[i] = value(JSON.parse(sharedTexts[i]));
+      shared[i] = value(raw[i]);
       state[i] = 2;
       return shared[i];
     }
