@@ -53,6 +53,20 @@ describe('rkt run', () => {
     }
   });
 
+  it("records the image's last use, written while the pod is set up", () => {
+    type Row = { name: string; last_used_time: number };
+    const lastUsed = (): number => {
+      const rows = JSON.parse(ctx.ok(['image', 'list', '--format=json'])) as Row[];
+      const row = rows.find((i) => i.name === 'example.com/inspect:0.1.0');
+      assert.ok(row, `the image is listed: ${JSON.stringify(rows)}`);
+      return row.last_used_time;
+    };
+    const before = lastUsed();
+    const r = run(['example.com/inspect:0.1.0', '--exec=/inspect', '--', '--exit-code=0']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(lastUsed() > before, 'last_used_time moved forward');
+  });
+
   it('propagates the app exit code', () => {
     const r = run([image, '--exec=/inspect', '--', '--exit-code=5']);
     assert.equal(r.code, 5, r.stderr);
