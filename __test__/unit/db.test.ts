@@ -124,8 +124,12 @@ describe('StoreDb basics', () => {
     assert.ok((await db.getAciInfo(key('c')))!.lastUsed.getTime() >= before);
     // updates of a missing key are no-ops
     await db.setTreeStoreSize(key('z'), 1);
-    await db.touchLastUsed(key('z'));
+    await db.touchLastUsed(key('e'));
     assert.equal(await db.getAciInfo(key('z')), undefined);
+    assert.equal(await db.getAciInfo(key('e')), undefined);
+    // the key goes into the statement's text: anything but a store key is refused
+    await assert.rejects(db.touchLastUsed(`${key('b')}'; DELETE FROM aciinfo; --`), /not a store key/);
+    assert.equal((await db.listAciInfos()).length, 3);
     await db.close();
   });
 

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import type * as Sqlite3 from 'sqlite3';
 import { RktError } from '../errors';
 import { MIGRATIONS } from './db-migrations';
+import { isFullKey } from './keys';
 
 export interface AciInfo {
   /** `sha512-` + 64 hex: the key of the blob and of the stored manifest */
@@ -267,9 +268,16 @@ export class StoreDb {
     const store = new StoreDb(conn);
     try {
       db.configure('busyTimeout', busyTimeoutMs);
-      // one round trip: a store is opened by every command
-      await conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
-      await store.migrate(migrations);
+      // Every command opens the store: one round trip reads the schema version and whether the
+      // connection already has the settings below (WAL is kept in the file, and FULL is SQLite's
+      // default); a new file (no version table) or other settings take the long way.
+      const state = await conn
+        .get<{ version: number | null; jm: string; sync: number }>(
+          'SELECT (SELECT max(version) FROM version) AS version, (SELECT journal_mode FROM pragma_journal_mode) AS jm, (SELECT synchronous FROM pragma_synchronous) AS sync',
+        )
+        .catch(() => undefined);
+      if (state?.jm !== 'wal' || state.sync !== 2) await conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
+      await store.migrate(migrations, state?.version ?? undefined);
     } catch (e) {
       await store.close().catch(() => undefined);
       throw dbError(`cannot open image database ${file}`, e);
@@ -291,12 +299,13 @@ export class StoreDb {
     return row?.version ?? 0;
   }
 
-  private async migrate(migrations: readonly (readonly string[])[]): Promise<void> {
+  /** `known`: the version the caller just read, if it did. */
+  private async migrate(migrations: readonly (readonly string[])[], known?: number): Promise<void> {
     const target = migrations.length;
     const tooNew = (v: number): RktError =>
       new RktError('ESTORE', `database schema version ${v} is newer than this rkt supports (${target})`);
     // fast path, one statement and no write lock: already current (no table yet reads as 0)
-    const seen = await this.conn.get<{ version: number | null }>('SELECT max(version) AS version FROM version').then(
+    const seen = known ?? await this.conn.get<{ version: number | null }>('SELECT max(version) AS version FROM version').then(
       (r) => r?.version ?? 0,
       (e: unknown) => {
         if (/no such table/.test((e as Error)?.message ?? '')) return 0;
@@ -512,11 +521,19 @@ export class StoreDb {
   touchLastUsed(key: string, when: Date = new Date()): Promise<void> {
     const inTx = this.activeTx() !== undefined;
     return this.op(async () => {
-      if (!inTx) await this.conn.run('PRAGMA synchronous = NORMAL');
-      try {
+      if (inTx) {
         await this.conn.run('UPDATE aciinfo SET lastused = ? WHERE blobkey = ?', [ms(when), key]);
-      } finally {
-        if (!inTx) await this.conn.run('PRAGMA synchronous = FULL');
+        return;
+      }
+      // One round trip to the sqlite3 thread rather than three (rkt run waits for it before its
+      // exec), so exec() and literal values: the key is checked to be a store key, the time is an
+      // integer. exec() stops at a failing statement, so synchronous is put back on its own then.
+      if (!isFullKey(key)) throw new RktError('EINTERNAL', `not a store key: ${JSON.stringify(key)}`);
+      try {
+        await this.conn.exec(`PRAGMA synchronous = NORMAL; UPDATE aciinfo SET lastused = ${ms(when)} WHERE blobkey = '${key}'; PRAGMA synchronous = FULL`);
+      } catch (e) {
+        await this.conn.run('PRAGMA synchronous = FULL').catch(() => undefined);
+        throw e;
       }
     }, 'cannot write image info');
   }
