@@ -231,6 +231,20 @@ describe('rkt run', () => {
     assert.equal(fs.readdirSync(path.join(ctx.dataDir, 'pods', 'prepare')).length, before);
   });
 
+  it('a bad per-app flag leaves no store behind in a data dir that had none', () => {
+    const fresh = new RktContext('rkt-run-fresh-');
+    try {
+      for (const args of [[image, '--bogus-flag=1'], [image, '--exec=/a', '--exec=/b'], [image, '--environment=novalue']]) {
+        const r = fresh.run(['--insecure-options=image', 'run', ...args]);
+        assert.equal(r.code, 254, r.stderr);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      }
+      assert.equal(fs.existsSync(fresh.dataDir), false, 'the data dir was not created');
+    } finally {
+      fresh.cleanup();
+    }
+  });
+
   it('run, prepare and run-prepared need root', () => {
     for (const cmd of [['run', image], ['prepare', image], ['run-prepared', 'abc']]) {
       const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, RKT, `--dir=${ctx.path('nobody')}`, ...cmd], { encoding: 'utf8' });

@@ -39,23 +39,39 @@ export class RunCommand extends PodCommand {
     this.requireRoot();
     const g = this.globals();
     const runOpts = runOptionsFrom(this, g); // flag errors before any pod exists
-    const opts = await this.prepareOptions();
-    mark('options');
-    opts.uuidFileSave = this.uuidFileSave;
-    if (this.interactive && opts.apps.length > 1) throw new RktError('EUSAGE', 'interactive option only supports one image');
     const { ImageStore } = await import('../store/image-store');
-    // Every flag is checked: the store opens now, its database on libuv's threads while the pod
-    // modules load on this one.
-    const opening = ImageStore.open(g.dataDir);
+    // An existing store opens now, its database on libuv's threads while the rest of the flags are
+    // read and the pod modules load here; a new one only once every flag is good.
+    let opening = ImageStore.openIfPresent(g.dataDir);
+    opening?.catch(() => undefined); // awaited below: a failure must not go unhandled meanwhile
+    const giveUp = async (e: unknown): Promise<never> => {
+      await opening?.then((s) => s.close()).catch(() => undefined);
+      throw e;
+    };
+    let opts: import('../pod/prepare').PrepareOptions;
+    try {
+      opts = await this.prepareOptions();
+      mark('options');
+      opts.uuidFileSave = this.uuidFileSave;
+      if (this.interactive && opts.apps.length > 1) throw new RktError('EUSAGE', 'interactive option only supports one image');
+    } catch (e) {
+      return giveUp(e);
+    }
+    if (!opening) {
+      opening = ImageStore.open(g.dataDir);
+      opening.catch(() => undefined);
+    }
     let pod: typeof import('../pod/run');
     let prepare: typeof import('../pod/prepare');
     try {
+      // one turn of the event loop: the database's open completes on this thread and sends its
+      // first statement off before the modules below keep this thread busy
+      await new Promise<void>((resolve) => setImmediate(resolve));
       pod = await import('../pod/run');
       prepare = await import('../pod/prepare');
       mark('modules');
     } catch (e) {
-      await opening.then((s) => s.close()).catch(() => undefined);
-      throw e;
+      return giveUp(e);
     }
     const store = await opening;
     mark('store');

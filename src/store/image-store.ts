@@ -9,7 +9,7 @@ import { RktError } from '../errors';
 import { native, type ImportResult, type ImportStream, type SourceCopy, type StreamedTree } from '../native';
 import { parseImageManifest, type ImageManifest } from '../schema/image-manifest';
 import { parseAppString } from '../discovery/app-string';
-import { StoreDb, type AciInfo } from './db';
+import { DB_FILE, StoreDb, type AciInfo } from './db';
 import { resolveKeyPrefix, selectByNameAndLabels } from './keys';
 import { DataLayout } from './layout';
 import { FileLock, withKeyLock, writeFileDurable } from './locks';
@@ -46,6 +46,15 @@ export class ImageStore {
     readonly db: StoreDb,
     private readonly casLock: FileLock,
   ) {}
+
+  /**
+   * Opens the store under `dataDir` if its database already exists, else undefined: `rkt run`
+   * starts this before all its flags are checked, and a bad flag must not leave a new store behind.
+   */
+  static openIfPresent(dataDir: string): Promise<ImageStore> | undefined {
+    const layout = new DataLayout(dataDir);
+    return fs.existsSync(path.join(layout.dbDir, DB_FILE)) ? ImageStore.open(dataDir) : undefined;
+  }
 
   /** Opens (creating if needed) the store under `dataDir`; holds a shared lock on cas/ while open. */
   static async open(dataDir: string): Promise<ImageStore> {
