@@ -36,6 +36,11 @@ export function mountsUnder(dir: string): string[] {
     .filter((m): m is string => !!m && (m === dir || m.startsWith(dir + '/')));
 }
 
+/** A process's children, zombies included (they stay in the list until reaped). */
+export function childrenOf(pid: number): number[] {
+  return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+}
+
 /** Host processes whose command line contains `marker`. */
 export function processesWith(marker: string): number[] {
   const out: number[] = [];

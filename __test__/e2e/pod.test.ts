@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { aciEntries, exampleRootfs, inspectBinaryPath, manifestFor, writeAci } from '../../scripts/fixtures/aci';
 import { RktContext } from './harness';
-import { kv, mountsUnder, podDirs as podEntries, processesWith, sleep, waitFor } from './pod-util';
+import { childrenOf, kv, mountsUnder, podDirs as podEntries, processesWith, sleep, waitFor } from './pod-util';
 
 const inspect = fs.readFileSync(inspectBinaryPath());
 
@@ -266,6 +266,10 @@ describe('crashes leave pods that gc collects', () => {
     assert.ok(processesWith(marker).length > 0, 'the app runs');
     // `rkt run` has become stage1 by execve: this pid is stage1's
     assert.match(fs.readlinkSync(`/proc/${p.pid}/exe`), /stage1\/rootfs\/init$/);
+    // Node's memory left with stage0's holder (handoff.rs), which stage1 reaped: its one child is
+    // the pod's PID 1, a fork of stage1
+    await waitFor(() => childrenOf(p.pid!).length === 1, 10_000, "stage1's only child to be the pod's PID 1");
+    assert.match(fs.readlinkSync(`/proc/${childrenOf(p.pid!)[0]}/exe`), /stage1\/rootfs\/init$/);
     p.kill('SIGKILL');
     await closed;
     await waitFor(() => processesWith(marker).length === 0, 10_000, 'the app to die with its pod');

@@ -409,10 +409,18 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
 fn wait_for_pod(child: libc::pid_t, interactive: bool) -> i32 {
     let set = linux::sigset(reaper::SIGNALS);
     loop {
-        let mut status = 0;
-        // SAFETY: valid out pointer.
-        if unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) } == child {
-            return linux::exit_code_of(status);
+        // Any child: besides PID 1 there may be stage0's memory holder (rkt_core's handoff.rs),
+        // which exits just after the exec that made this process.
+        loop {
+            let mut status = 0;
+            // SAFETY: valid out pointer.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid == child {
+                return linux::exit_code_of(status);
+            }
+            if pid <= 0 {
+                break;
+            }
         }
         match linux::sigtimedwait(&set, None) {
             Some(si) if si.signo == libc::SIGCHLD => {}
