@@ -1,12 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fork } from 'node:child_process';
 import * as sqlite3 from 'sqlite3';
 import { RktError } from '../../src/errors';
-import { StoreDb, AciInfo, RemoteRow, dbPath, escapeLike } from '../../src/store/db';
+import { StoreDb, AciInfo, RemoteRow, dbPath, escapeLike, WAL_CHECKPOINT_PAGES } from '../../src/store/db';
 import { MIGRATIONS, DB_VERSION } from '../../src/store/db-migrations';
 
 let root: string;
@@ -185,6 +185,35 @@ describe('StoreDb basics', () => {
     assert.deepEqual(await db.findKeysByPrefix("'; DROP TABLE aciinfo; --"), []);
     assert.equal((await db.findKeysByPrefix('')).length, 6);
     assert.equal(escapeLike('a%b_c\\d'), 'a\\%b\\_c\\\\d');
+    await db.close();
+  });
+});
+
+describe('the WAL', () => {
+  // Each command's first read replays the whole WAL (db.ts, WAL_SETTINGS): it must stay short.
+  const frame = 24 + 4096;
+  const bound = 2 * WAL_CHECKPOINT_PAGES * frame + 32;
+  const walSize = (cas: string): number => statSync(`${dbPath(cas)}-wal`).size;
+
+  test('stays short across many commits, and is cut back after a long transaction', async () => {
+    const cas = freshCas();
+    const db = await StoreDb.open(cas);
+    await db.upsertAciInfo(aci(key('a')));
+    let largest = 0;
+    // 300 commits, as 300 runs of `rkt run` make; SQLite's default would keep all 300 frames
+    for (let i = 0; i < 300; i++) {
+      await db.touchLastUsed(key('a'), new Date(1_700_000_000_000 + i));
+      largest = Math.max(largest, walSize(cas));
+    }
+    assert.ok(largest <= bound, `the WAL reached ${largest} bytes (bound ${bound})`);
+    // one transaction of ~400 pages grows it past the bound; later commits cut it back
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 400; i++) await tx.upsertAciInfo(aci(key(i.toString(16).padStart(3, '0')), { name: `example.com/${'x'.repeat(3000)}${i}` }));
+    });
+    assert.ok(walSize(cas) > bound, `a long transaction makes a long WAL (${walSize(cas)} bytes)`);
+    for (let i = 0; i < 2 * WAL_CHECKPOINT_PAGES; i++) await db.touchLastUsed(key('a'));
+    assert.ok(walSize(cas) <= bound, `the WAL is ${walSize(cas)} bytes after its checkpoint (bound ${bound})`);
+    assert.equal((await db.listAciInfos()).length, 401);
     await db.close();
   });
 });

@@ -191,6 +191,16 @@ function dbError(what: string, e: unknown): RktError {
   return new RktError('ESTORE', `${what}: ${msg}`, { cause: e });
 }
 
+/**
+ * Every command that opens the store is its first connection (none stays open: `rkt run` execs
+ * stage1), and SQLite's first connection rebuilds the WAL index by reading every frame of the WAL.
+ * With SQLite's default checkpoint at 1000 pages, that was up to 4 MiB read before the first
+ * query of every command. A checkpoint every 32 pages bounds it to ~130 KiB, and a WAL that grew
+ * longer (a big transaction) is cut back after its checkpoint.
+ */
+export const WAL_CHECKPOINT_PAGES = 32;
+const WAL_SETTINGS = `PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}; PRAGMA journal_size_limit = ${WAL_CHECKPOINT_PAGES * 2 * 4096}`;
+
 function openDatabase(sqlite: typeof Sqlite3, file: string): Promise<Sqlite3.Database> {
   return new Promise((resolve, reject) => {
     const db: Sqlite3.Database = new sqlite.Database(file, sqlite.OPEN_READWRITE | sqlite.OPEN_CREATE, (err) =>
@@ -271,11 +281,14 @@ export class StoreDb {
       // Every command opens the store: one round trip reads the schema version and whether the
       // connection already has the settings below (WAL is kept in the file, and FULL is SQLite's
       // default); a new file (no version table) or other settings take the long way.
+      // The WAL stays short (see WAL_SETTINGS); sent alongside the read, which waits for both.
+      const walSettings = conn.exec(WAL_SETTINGS);
       const state = await conn
         .get<{ version: number | null; jm: string; sync: number }>(
           'SELECT (SELECT max(version) FROM version) AS version, (SELECT journal_mode FROM pragma_journal_mode) AS jm, (SELECT synchronous FROM pragma_synchronous) AS sync',
         )
         .catch(() => undefined);
+      await walSettings;
       if (state?.jm !== 'wal' || state.sync !== 2) await conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
       await store.migrate(migrations, state?.version ?? undefined);
     } catch (e) {
