@@ -226,7 +226,7 @@ fn build_specs(
                 root.display()
             )));
         }
-        let facts = mounts::probe(&LinuxSyscalls, &root)
+        let facts = mounts::probe(&LinuxSyscalls::default(), &root)
             .map_err(io_err(format!("failed to inspect {}", root.display())))?;
         let mount_spec = AppMountSpec {
             hostname_file: etc.join("hostname"),
@@ -472,7 +472,7 @@ fn pid1(
     linux::mount(Some(&s1c), &s1c, None, libc::MS_BIND | libc::MS_REC, None)
         .map_err(io_err(format!("failed to bind {}", s1.display())))?;
     for s in specs {
-        mounts::execute(&LinuxSyscalls, &layout::app_rootfs(pod, &s.name), &s.mounts)?;
+        mounts::execute(&LinuxSyscalls::default(), &layout::app_rootfs(pod, &s.name), &s.mounts)?;
     }
     log.debug("app filesystems mounted");
     pivot_into(&s1c).map_err(io_err(format!("failed to pivot into {}", s1.display())))?;

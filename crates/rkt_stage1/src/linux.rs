@@ -158,6 +158,13 @@ pub fn resolve_in_root(rootfd: &OwnedFd, rel: &RelPath) -> io::Result<RelPath> {
 }
 
 fn mkdir_in_root(rootfd: &OwnedFd, rel: &RelPath, mode: u32) -> io::Result<OwnedFd> {
+    // Most targets exist already (an image's /proc, /dev, /tmp): one lookup, resolved inside the
+    // root by the kernel just as the walk below resolves it. Anything else takes the walk.
+    if !rel.is_root() {
+        if let Ok(fd) = openat2(rootfd.as_raw_fd(), rel.as_str(), libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT) {
+            return Ok(fd);
+        }
+    }
     let rel = &resolve_in_root(rootfd, rel)?;
     let mut cur = openat2(
         rootfd.as_raw_fd(),
@@ -251,11 +258,35 @@ pub fn mount(
     Ok(())
 }
 
-pub struct LinuxSyscalls;
+/// The plan's steps are all relative to one app root, so its descriptor is kept between them
+/// (reopening it was two of the few syscalls each step makes). A mount on the root itself hides the
+/// directory that descriptor holds: such a mount drops it, and the next step opens the root anew.
+#[derive(Default)]
+pub struct LinuxSyscalls {
+    root: std::cell::RefCell<Option<(std::path::PathBuf, std::rc::Rc<OwnedFd>)>>,
+}
+
+impl LinuxSyscalls {
+    fn root_fd(&self, root: &Path) -> io::Result<std::rc::Rc<OwnedFd>> {
+        let mut cached = self.root.borrow_mut();
+        if let Some((p, fd)) = cached.as_ref() {
+            if p == root {
+                return Ok(fd.clone());
+            }
+        }
+        let fd = std::rc::Rc::new(open_dir(root)?);
+        *cached = Some((root.to_path_buf(), fd.clone()));
+        Ok(fd)
+    }
+
+    fn open_in(&self, root: &Path, rel: &RelPath, extra: libc::c_int) -> io::Result<OwnedFd> {
+        openat2(self.root_fd(root)?.as_raw_fd(), rel.as_str(), libc::O_PATH | extra, 0, IN_ROOT)
+    }
+}
 
 impl Syscalls for LinuxSyscalls {
     fn exists(&self, root: &Path, p: &RelPath) -> io::Result<bool> {
-        match open_in_root(root, p, libc::O_NOFOLLOW) {
+        match self.open_in(root, p, libc::O_NOFOLLOW) {
             Ok(_) => Ok(true),
             Err(e) if errno(&e) == libc::ENOENT => Ok(false),
             Err(e) => Err(e),
@@ -263,11 +294,11 @@ impl Syscalls for LinuxSyscalls {
     }
 
     fn mkdir(&self, root: &Path, p: &RelPath, mode: u32) -> io::Result<()> {
-        mkdir_in_root(&open_dir(root)?, p, mode).map(drop)
+        mkdir_in_root(&*self.root_fd(root)?, p, mode).map(drop)
     }
 
     fn create_file(&self, root: &Path, p: &RelPath) -> io::Result<()> {
-        let rootfd = open_dir(root)?;
+        let rootfd = self.root_fd(root)?;
         match openat2(rootfd.as_raw_fd(), p.as_str(), libc::O_PATH, 0, IN_ROOT) {
             Ok(_) => return Ok(()),
             Err(e) if errno(&e) == libc::ENOENT => {}
@@ -292,7 +323,7 @@ impl Syscalls for LinuxSyscalls {
         let (parent, name) = p
             .split_last()
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EEXIST))?;
-        let dir = mkdir_in_root(&open_dir(root)?, &parent, 0o755)?;
+        let dir = mkdir_in_root(&*self.root_fd(root)?, &parent, 0o755)?;
         let (t, n) = (cstr(target)?, cstr(name)?);
         // SAFETY: valid C strings and dirfd.
         check(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), n.as_ptr()) })?;
@@ -308,14 +339,14 @@ impl Syscalls for LinuxSyscalls {
         flags: u64,
         data: Option<&str>,
     ) -> io::Result<()> {
-        let target_fd = open_in_root(root, target, 0)?;
+        let target_fd = self.open_in(root, target, 0)?;
         // Kept open until the mount is done: the /proc/self/fd path is only valid while it is.
         let mut source_fd = None;
         let src = match source {
             Source::Fs(t) => cstr(t)?,
             Source::Host(p) => cstr(p)?,
             Source::InRoot(p) => {
-                let fd = open_in_root(root, p, 0)?;
+                let fd = self.open_in(root, p, 0)?;
                 let s = fd_path(&fd);
                 source_fd = Some(fd);
                 s
@@ -323,11 +354,14 @@ impl Syscalls for LinuxSyscalls {
         };
         let r = mount(Some(&src), &fd_path(&target_fd), fstype, flags, data);
         drop(source_fd);
+        if target.is_root() {
+            *self.root.borrow_mut() = None;
+        }
         r
     }
 
     fn remount_read_only(&self, root: &Path, target: &RelPath) -> io::Result<()> {
-        let fd = open_in_root(root, target, 0)?;
+        let fd = self.open_in(root, target, 0)?;
         let keep = mount_flags(&fd)?;
         mount(
             None,
@@ -634,7 +668,7 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), r.join("etc")).unwrap();
         std::os::unix::fs::symlink("../../../../../..", r.join("x")).unwrap();
         std::os::unix::fs::symlink("/no/such/dir", r.join("dangling")).unwrap();
-        let sys = LinuxSyscalls;
+        let sys = LinuxSyscalls::default();
         // A dangling symlink is followed inside the root (rkt's EvaluateSymlinksInsideApp): the
         // missing directories are made there, never on the host.
         sys.mkdir(r, &rp("dangling/sub"), 0o755).unwrap();
@@ -683,18 +717,55 @@ mod tests {
         let r = root.path();
         std::fs::create_dir(r.join("etc")).unwrap();
         std::os::unix::fs::symlink("/nowhere", r.join("etc/mtab")).unwrap();
-        assert!(LinuxSyscalls.exists(r, &rp("etc/mtab")).unwrap());
-        assert!(!LinuxSyscalls.exists(r, &rp("etc/hosts")).unwrap());
+        assert!(LinuxSyscalls::default().exists(r, &rp("etc/mtab")).unwrap());
+        assert!(!LinuxSyscalls::default().exists(r, &rp("etc/hosts")).unwrap());
         // A dangling link is still created through, inside the root.
-        LinuxSyscalls.create_file(r, &rp("etc/mtab")).unwrap();
+        LinuxSyscalls::default().create_file(r, &rp("etc/mtab")).unwrap();
         assert!(r.join("nowhere").is_file());
+    }
+
+    #[test]
+    fn a_mount_on_the_root_is_seen_by_the_next_step() {
+        // LinuxSyscalls keeps the root's descriptor: after a mount on the root itself the next step
+        // must work in the new mount, not in the directory under it. In a forked child with its
+        // own mount namespace, so nothing is left on the host whatever happens.
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().to_path_buf();
+        // SAFETY: the child only makes syscalls and leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let code = (|| -> Result<i32, io::Error> {
+                unshare(libc::CLONE_NEWNS)?;
+                mount(None, &cstr("/")?, None, libc::MS_REC | libc::MS_PRIVATE, None)?;
+                let sys = LinuxSyscalls::default();
+                sys.mkdir(&r, &rp("before"), 0o755)?;
+                sys.mount(&Source::Fs("tmpfs".into()), &r, &RelPath::root(), Some("tmpfs"), 0, None)?;
+                sys.mkdir(&r, &rp("after"), 0o755)?;
+                let in_mount = r.join("after").is_dir() && !r.join("before").exists();
+                drop(sys); // its descriptor of the tmpfs would keep it busy
+                check(unsafe { libc::umount2(cstr(&r)?.as_ptr(), 0) })?;
+                let under = r.join("before").is_dir() && !r.join("after").exists();
+                Ok(if in_mount && under { 0 } else { 1 })
+            })()
+            .unwrap_or_else(|e| {
+                eprintln!("{e}");
+                2
+            });
+            // SAFETY: ends the forked child.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: our child, valid out pointer.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert_eq!(libc::WEXITSTATUS(status), 0, "status {status:#x}");
     }
 
     #[test]
     fn mkdir_refuses_a_file_in_the_way() {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("dev"), "").unwrap();
-        assert!(LinuxSyscalls
+        assert!(LinuxSyscalls::default()
             .mkdir(root.path(), &rp("dev/pts"), 0o755)
             .is_err());
     }
