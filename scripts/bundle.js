@@ -133,6 +133,9 @@ const common = {
   charset: 'ascii',
   minifyWhitespace: true,
   minifySyntax: true,
+  // a quarter less source to read and a smaller code cache to load on every start; nothing in rkt
+  // reads a function's or a class's own name (errors carry their codes and names as properties)
+  minifyIdentifiers: true,
 };
 
 function checkAscii(file) {
