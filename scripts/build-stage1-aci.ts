@@ -11,9 +11,20 @@ async function main(): Promise<void> {
   const [bin, out] = process.argv.slice(2);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pkgVersion: string = require('../../package.json').version;
-  // The store keeps a stage1 by name and version and prefers that copy: a rebuilt binary must get a
-  // new version, or every existing data dir would go on running the old one.
-  const build = createHash('sha256').update(fs.readFileSync(bin)).digest('hex').slice(0, 12);
+  const init = fs.readFileSync(bin);
+  const rootfs = [
+    { name: 'init', data: init, mode: 0o755 },
+    { name: 'enter', type: 'symlink' as const, linkname: 'init' },
+    { name: 'gc', type: 'symlink' as const, linkname: 'init' },
+    { name: 'stop', type: 'symlink' as const, linkname: 'init' },
+    // No empty opt/stage2, rkt/ or etc/: stage0 and stage1 create them in each pod, and in the
+    // pod's overlay a directory that comes from the image is copied up to its upper dir before
+    // anything is written in it (a few tenths of a ms each), while a new one is made there directly.
+  ];
+  // The store keeps a stage1 by name and version and prefers that copy: a rebuilt binary or a
+  // changed layout must get a new version, or every existing data dir would go on running the old one.
+  const layout = JSON.stringify(rootfs.map(({ data: _, ...entry }) => entry));
+  const build = createHash('sha256').update(init).update(layout).digest('hex').slice(0, 12);
   const version = `${pkgVersion}+${build}`;
   fs.writeFileSync(out.replace(/\.aci$/, '.version'), version + '\n');
   const manifest = {
@@ -33,20 +44,8 @@ async function main(): Promise<void> {
       { name: 'coreos.com/rkt/stage1/interface-version', value: '6' },
     ],
   };
-  await writeAci(
-    out,
-    aciEntries(manifest, [
-      { name: 'init', data: fs.readFileSync(bin), mode: 0o755 },
-      { name: 'enter', type: 'symlink', linkname: 'init' },
-      { name: 'gc', type: 'symlink', linkname: 'init' },
-      { name: 'stop', type: 'symlink', linkname: 'init' },
-      { name: 'opt', type: 'directory' },
-      { name: 'opt/stage2', type: 'directory' },
-      { name: 'rkt', type: 'directory' },
-      { name: 'rkt/status', type: 'directory' },
-      { name: 'rkt/env', type: 'directory' },
-      { name: 'etc', type: 'directory' },
-    ]),
+  await writeAci(out,
+    aciEntries(manifest, rootfs),
   );
 }
 
