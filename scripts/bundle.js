@@ -136,6 +136,10 @@ const common = {
   // a quarter less source to read and a smaller code cache to load on every start; nothing in rkt
   // reads a function's or a class's own name (errors carry their codes and names as properties)
   minifyIdentifiers: true,
+  // The bundles carry Node's CommonJS wrapper (Module.wrap) themselves: bin/rkt compiles the file's
+  // text as it was read, where wrapping it would copy 400 KB into a new string on every start.
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
+  footer: { js: '\n});' },
 };
 
 function checkAscii(file) {
