@@ -99,6 +99,12 @@ export declare function mountOverlay(lower: Array<string>, upper: string, work: 
 /** Tries a scratch overlay mount under `dir`. */
 export declare function overlaySupported(dir: string): boolean
 
+/**
+ * dlopen()s the shared library at `path` on a thread of its own and returns at once (see
+ * rkt_core::preload); a failure there only means the later load does the work itself.
+ */
+export declare function preloadLibrary(path: string): void
+
 /** A random version 4 UUID (pod ids). */
 export declare function randomUuid(): string
 

@@ -108,6 +108,7 @@ interface Addon {
   umount(target: string, lazy: boolean): void;
   overlaySupported(dir: string): boolean;
   execStage1(path: string, argv: string[], env: string[], cwd: string, keepFds: number[]): void;
+  preloadLibrary(path: string): void;
   coreVersion(): string;
   sha512Hex(data: string): string;
   treeStatSignature(dir: string): string;
@@ -209,6 +210,7 @@ export const native = {
   overlaySupported: (dir: string) => callSync((a) => a.overlaySupported(dir)),
   /** Never returns on success: this process becomes stage1. */
   execStage1: (path: string, argv: string[], env: string[], cwd: string, keepFds: number[]) => callSync((a) => a.execStage1(path, argv, env, cwd, keepFds)),
+  preloadLibrary: (path: string) => callSync((a) => a.preloadLibrary(path)),
   coreVersion: () => callSync((a) => a.coreVersion()),
   /** What lstat says of every entry of a tree, hashed (synchronous: small trees only). */
   treeStatSignature: (dir: string) => callSync((a) => a.treeStatSignature(dir)),

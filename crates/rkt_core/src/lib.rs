@@ -13,6 +13,7 @@ pub mod ids;
 pub mod layer_squash;
 pub mod lock;
 pub mod mount;
+pub mod preload;
 pub mod render;
 pub mod stream_import;
 pub mod sync;

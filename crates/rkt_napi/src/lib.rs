@@ -368,6 +368,13 @@ pub fn overlay_supported(dir: String) -> bool {
     rkt_core::mount::overlay_supported(dir.as_ref())
 }
 
+/// dlopen()s the shared library at `path` on a thread of its own and returns at once (see
+/// rkt_core::preload); a failure there only means the later load does the work itself.
+#[napi]
+pub fn preload_library(path: String) {
+    drop(rkt_core::preload::load_in_background(&path));
+}
+
 /// Replaces this process with stage1 (keeps stdio and `keepFds` open across exec). Returns only
 /// by throwing.
 #[napi]
