@@ -14,7 +14,7 @@
  * `tx` handle, or the outer handle called from within `fn`) joins that transaction.
  */
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as Sqlite3 from 'sqlite3';
 import { RktError } from '../errors';
@@ -56,6 +56,8 @@ export interface StoreDbOptions {
   migrations?: readonly (readonly string[])[];
   /** How long to wait for a lock held by another process, ms (default 30 000). */
   busyTimeoutMs?: number;
+  /** WAL frames past which the last-used write restarts the WAL (default WAL_RESTART_FRAMES; tests). */
+  walRestartFrames?: number;
 }
 
 export const DB_DIR = 'db';
@@ -123,6 +125,7 @@ class Connection {
     readonly db: Sqlite3.Database,
     readonly file: string,
     readonly busyTimeoutMs: number,
+    readonly walRestartFrames = WAL_RESTART_FRAMES,
   ) {}
 
   run(sql: string, params: unknown[] = []): Promise<{ changes: number }> {
@@ -192,14 +195,17 @@ function dbError(what: string, e: unknown): RktError {
 }
 
 /**
- * Every command that opens the store is its first connection (none stays open: `rkt run` execs
- * stage1), and SQLite's first connection rebuilds the WAL index by reading every frame of the WAL.
- * With SQLite's default checkpoint at 1000 pages, that was up to 4 MiB read before the first
- * query of every command. A checkpoint every 32 pages bounds it to ~130 KiB, and a WAL that grew
- * longer (a big transaction) is cut back after its checkpoint.
+ * `rkt run` never closes the store (it execs stage1), so its last-used write stays in the WAL, and
+ * SQLite's own ways of keeping the WAL short do not apply: the connection that closes last
+ * checkpoints and deletes it, but none closes; a checkpoint lets the log start over only at a later
+ * write of the same connection, but a run makes one write. And every command is its store's first
+ * connection, which rebuilds the WAL index by reading every frame: the WAL of a store used only by
+ * `rkt run` grew by a frame per run and each run read all of it (3 MiB after 750 runs), and past
+ * 1000 frames each run paid a full checkpoint as well. So once the WAL holds more frames than
+ * this, the last-used write checkpoints it and empties the file (one run in 64 pays two fsyncs).
  */
-export const WAL_CHECKPOINT_PAGES = 32;
-const WAL_SETTINGS = `PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}; PRAGMA journal_size_limit = ${WAL_CHECKPOINT_PAGES * 2 * 4096}`;
+export const WAL_RESTART_FRAMES = 64;
+const WAL_FRAME_BYTES = 24 + 4096;
 
 function openDatabase(sqlite: typeof Sqlite3, file: string): Promise<Sqlite3.Database> {
   return new Promise((resolve, reject) => {
@@ -274,21 +280,18 @@ export class StoreDb {
     } catch (e) {
       throw dbError(`cannot open image database ${file}`, e);
     }
-    const conn = new Connection(db, file, busyTimeoutMs);
+    const conn = new Connection(db, file, busyTimeoutMs, opts.walRestartFrames);
     const store = new StoreDb(conn);
     try {
       db.configure('busyTimeout', busyTimeoutMs);
       // Every command opens the store: one round trip reads the schema version and whether the
       // connection already has the settings below (WAL is kept in the file, and FULL is SQLite's
       // default); a new file (no version table) or other settings take the long way.
-      // The WAL stays short (see WAL_SETTINGS); sent alongside the read, which waits for both.
-      const walSettings = conn.exec(WAL_SETTINGS);
       const state = await conn
         .get<{ version: number | null; jm: string; sync: number }>(
           'SELECT (SELECT max(version) FROM version) AS version, (SELECT journal_mode FROM pragma_journal_mode) AS jm, (SELECT synchronous FROM pragma_synchronous) AS sync',
         )
         .catch(() => undefined);
-      await walSettings;
       if (state?.jm !== 'wal' || state.sync !== 2) await conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
       await store.migrate(migrations, state?.version ?? undefined);
     } catch (e) {
@@ -526,6 +529,31 @@ export class StoreDb {
     }, 'cannot write image info');
   }
 
+  /** Frames in the WAL file, valid or not (0 when it does not exist). */
+  private walFrames(): number {
+    try {
+      return Math.floor(statSync(`${this.conn.file}-wal`).size / WAL_FRAME_BYTES);
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Checkpoints the whole WAL into the database and empties it (see WAL_RESTART_FRAMES). Never
+   * waits: with another connection reading or writing it gives up, and a later run tries again.
+   */
+  private async truncateWal(): Promise<void> {
+    this.conn.db.configure('busyTimeout', 0);
+    try {
+      // not conn.get: that one retries while busy
+      await new Promise<void>((resolve, reject) => this.conn.db.get('PRAGMA wal_checkpoint(TRUNCATE)', (err: Error | null) => (err ? reject(err) : resolve())));
+    } catch {
+      /* busy: next time */
+    } finally {
+      this.conn.db.configure('busyTimeout', this.conn.busyTimeoutMs);
+    }
+  }
+
   /**
    * `lastused` only orders `image gc`, so this write does not wait for an fsync of the WAL (every
    * `rkt run` makes one): a power cut may lose it, never corrupt anything (WAL with
@@ -548,6 +576,7 @@ export class StoreDb {
         await this.conn.run('PRAGMA synchronous = FULL').catch(() => undefined);
         throw e;
       }
+      if (this.walFrames() > this.conn.walRestartFrames) await this.truncateWal();
     }, 'cannot write image info');
   }
 
