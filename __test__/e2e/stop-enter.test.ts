@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { aciEntries, exampleRootfs, inspectBinaryPath, manifestFor, writeAci } from '../../scripts/fixtures/aci';
 import { RKT, RktContext } from './harness';
-import { assertNothingLeft, kv, podDirs, startPod, waitFor } from './pod-util';
+import { assertNothingLeft, childrenOf, kv, podDirs, startPod, waitFor } from './pod-util';
 
 const inspect = fs.readFileSync(inspectBinaryPath());
 const busybox = fs.readFileSync('/usr/bin/busybox');
@@ -143,6 +143,18 @@ describe('rkt enter', () => {
     assert.equal(inside.get('AC_APP_NAME'), 'inspect');
     assert.equal(inside.get('hostname'), `rkt-${pod.uuid}`);
     assert.equal(inside.get('stat:/inspect'), 'file 755', "the app's root");
+    // enter reaps stage0's memory holder (handoff.rs) as well: its one child is the command
+    const e = ctx.spawn(['enter', pod.uuid, '/inspect', '--print-msg=entered', '--sleep=30000']);
+    let entered = '';
+    e.stdout.on('data', (d) => (entered += d));
+    const closed = new Promise((resolve) => e.on('close', resolve));
+    try {
+      await waitFor(() => entered.includes('entered'), 10_000, 'the command of the enter');
+      await waitFor(() => childrenOf(e.pid!).length === 1, 10_000, "enter's only child to be its command");
+    } finally {
+      e.kill('SIGKILL');
+      await closed;
+    }
     ctx.ok(['stop', pod.uuid]);
     await pod.exited;
     assertNothingLeft(ctx, uuids, marker);

@@ -256,7 +256,7 @@ pub fn enter(a: &EnterArgs, pod: &Path) -> Result<i32, EnterError> {
         exec_child(&spec, &env, &app_root, &args, &envp);
     }
     drop(cgroup_procs);
-    let status = linux::wait_pid(child).map_err(io("waitpid".into()))?;
+    let status = linux::wait_pid_reaping_others(child).map_err(io("waitpid".into()))?;
     Ok(linux::exit_code_of(status))
 }
 

@@ -633,6 +633,25 @@ pub fn wait_pid(pid: libc::pid_t) -> io::Result<libc::c_int> {
     }
 }
 
+/// Waits for `pid`, reaping any other child that exits meanwhile: an entrypoint exec'd by stage0
+/// has its memory holder as a child (rkt_core's handoff.rs), which would stay a zombie otherwise.
+pub fn wait_pid_reaping_others(pid: libc::pid_t) -> io::Result<libc::c_int> {
+    let mut status = 0;
+    loop {
+        // SAFETY: valid out pointer.
+        let r = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if r == pid {
+            return Ok(status);
+        }
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if errno(&e) != libc::EINTR {
+                return Err(e);
+            }
+        }
+    }
+}
+
 /// Writes a file so readers see either nothing or all of it.
 pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> io::Result<()> {
     use std::io::Write;
@@ -752,6 +771,43 @@ mod tests {
                 eprintln!("{e}");
                 2
             });
+            // SAFETY: ends the forked child.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: our child, valid out pointer.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert_eq!(libc::WEXITSTATUS(status), 0, "status {status:#x}");
+    }
+
+    #[test]
+    fn waiting_for_one_child_reaps_the_others() {
+        // In a forked child: its waitpid(-1) must not reap other tests' children.
+        // SAFETY: the forked processes only make syscalls and leave with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let spawn = |code: i32, ms: u64| {
+                // SAFETY: as above.
+                let p = unsafe { libc::fork() };
+                if p == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                    // SAFETY: ends the grandchild.
+                    unsafe { libc::_exit(code) };
+                }
+                p
+            };
+            let _early = spawn(3, 0);
+            let late = spawn(7, 100);
+            let code = match wait_pid_reaping_others(late) {
+                Ok(st) if exit_code_of(st) == 7 => {
+                    let mut st = 0;
+                    // SAFETY: valid out pointer; the early child must be gone, not a zombie
+                    let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+                    if r == -1 { 0 } else { 1 }
+                }
+                _ => 2,
+            };
             // SAFETY: ends the forked child.
             unsafe { libc::_exit(code) };
         }
