@@ -63,11 +63,19 @@ test('what JSON cannot carry is refused, not silently changed', () => {
 });
 
 test('a document it did not write is refused at once; a bad item when it is read', () => {
-  for (const text of ['{}', '[]', 'null', '{"shared": {}, "items": []}', '{"shared": [], "items": [1]}', '{"items": []}']) {
-    assert.throws(() => decodeSharedList(text), SharedJsonError, text);
-  }
-  assert.throws(() => decodeSharedList('{"shared": [], "ite'), SyntaxError);
-  const bad = decodeSharedList(JSON.stringify({ shared: [{ $: 1 }], items: ['{"$": 2}', '{"$": 1}', '{"$o": 3}', '{"x"'] }));
+  // the format: a header line, then the items' texts back to back (see shared-json.ts)
+  const doc = (shared: unknown[], items: string[]): string => {
+    let at = 0;
+    return `${JSON.stringify({ shared, ends: items.map((t) => (at += t.length)) })}\n${items.join('')}`;
+  };
+  const refused = ['{}', '[]', 'null', '{}\n', '[]\n', 'null\n', '{"shared": {}, "ends": []}\n', '{"shared": [], "ends": ["1"]}\n1', '{"shared": [], "ends": [2, 1]}\n11', '{"ends": []}\n'];
+  for (const text of refused) assert.throws(() => decodeSharedList(text), SharedJsonError, JSON.stringify(text));
+  assert.throws(() => decodeSharedList('{"shared": [], "en\n'), SyntaxError, 'a torn header');
+  const whole = doc([], ['{"a":1}', '[2]']);
+  assert.deepEqual(decodeSharedList(whole), [{ a: 1 }, [2]]);
+  assert.throws(() => decodeSharedList(whole.slice(0, -1)), /torn/, 'items cut short');
+  assert.throws(() => decodeSharedList(`${whole}3`), /torn/, 'more than the header says');
+  const bad = decodeSharedList(doc([{ $: 1 }], ['{"$": 2}', '{"$": 1}', '{"$o": 3}', '{"x"']));
   assert.throws(() => bad[0], SharedJsonError, 'a reference past the table');
   assert.throws(() => bad[1], SharedJsonError, 'a reference cycle');
   assert.throws(() => bad[2], SharedJsonError, 'a bad escaped object');

@@ -8,12 +8,16 @@
  * is some 250 nodes sharing many objects, of which a parse visits a handful. Loading Node's `v8`
  * module to deserialize it, or parsing all of it, would cost a few ms of every run's start-up.
  *
- * The document is `{"shared": [value...], "items": [text...]}`: the shared values inline (they are
- * small, and parsing them with the document is cheaper than one parse each), each item as the text
- * of its JSON (parsed when read). In both, a marker stands for what JSON cannot say: `{"$": 0}` for undefined, `{"$": n}` for
- * shared[n - 1], `{"$o": {...}}` for a data object that itself has a key "$" or "$o" (so a marker
- * is never mistaken for data, or data for a marker). The list must be written whole (a torn
- * document fails to parse at once); a bad text inside a well-formed document fails when read.
+ * The document is a header line, `{"shared": [value...], "ends": [offset...]}`, then the JSON texts
+ * of the items one after the other, item i ending `ends[i]` characters after the header's newline
+ * (JSON text has no raw newline). The shared values are inline (they are small, and parsing them
+ * with the header is cheaper than one parse each); an item's text is sliced out and parsed when the
+ * item is read, so the items a reader never visits cost nothing, not even unescaping. In both, a
+ * marker stands for what JSON cannot say: `{"$": 0}` for undefined, `{"$": n}` for shared[n - 1],
+ * `{"$o": {...}}` for a data object that itself has a key "$" or "$o" (so a marker is never mistaken
+ * for data, or data for a marker). The list must be written whole: a torn document (a header that
+ * does not parse, or items shorter than the header says) is refused at once; a bad text inside a
+ * whole document fails when its item is read.
  */
 
 export class SharedJsonError extends Error {}
@@ -79,7 +83,10 @@ export function encodeSharedList(items: ReadonlyArray<unknown>): string {
     return '$' in out || '$o' in out ? { $o: out } : out;
   };
   const texts = items.map((x) => JSON.stringify(item(x)));
-  return JSON.stringify({ shared, items: texts });
+  const ends: number[] = [];
+  let at = 0;
+  for (const t of texts) ends.push((at += t.length));
+  return `${JSON.stringify({ shared, ends })}\n${texts.join('')}`;
 }
 
 /**
@@ -88,9 +95,14 @@ export function encodeSharedList(items: ReadonlyArray<unknown>): string {
  * does not decode throws when it is read.
  */
 export function decodeSharedList(text: string): unknown[] {
-  const doc = JSON.parse(text) as { shared?: unknown; items?: unknown };
-  const isTexts = (a: unknown): a is string[] => Array.isArray(a) && a.every((t) => typeof t === 'string');
-  if (doc === null || typeof doc !== 'object' || !Array.isArray(doc.shared) || !isTexts(doc.items)) throw new SharedJsonError('not a shared-json list');
+  const nl = text.indexOf('\n');
+  if (nl < 0) throw new SharedJsonError('not a shared-json list');
+  const doc = JSON.parse(text.slice(0, nl)) as { shared?: unknown; ends?: unknown };
+  const isEnds = (a: unknown): a is number[] => Array.isArray(a) && a.every((n, i) => Number.isInteger(n) && n >= (i === 0 ? 0 : a[i - 1]));
+  if (doc === null || typeof doc !== 'object' || !Array.isArray(doc.shared) || !isEnds(doc.ends)) throw new SharedJsonError('not a shared-json list');
+  const base = nl + 1;
+  const ends = doc.ends;
+  if ((ends.length === 0 ? 0 : ends[ends.length - 1]) !== text.length - base) throw new SharedJsonError('a torn shared-json list');
   const raw: unknown[] = doc.shared;
   const shared: unknown[] = new Array(raw.length);
   const state: number[] = new Array(raw.length).fill(0); // 0 unresolved, 1 resolving, 2 done
@@ -118,13 +130,13 @@ export function decodeSharedList(text: string): unknown[] {
     for (const k of Object.keys(body)) setOwn(body, k, value(body[k]));
     return body;
   };
-  const list: unknown[] = new Array(doc.items.length);
-  doc.items.forEach((t, i) => {
+  const list: unknown[] = new Array(ends.length);
+  ends.forEach((end, i) => {
     Object.defineProperty(list, i, {
       configurable: true,
       enumerable: true,
       get() {
-        const v = value(JSON.parse(t));
+        const v = value(JSON.parse(text.slice(base + (i === 0 ? 0 : ends[i - 1]), base + end)));
         Object.defineProperty(list, i, { value: v, writable: true, enumerable: true, configurable: true });
         return v;
       },
