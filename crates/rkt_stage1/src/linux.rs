@@ -743,6 +743,24 @@ mod tests {
         assert!(r.join("nowhere").is_file());
     }
 
+    /// The exit code of `f` run in a forked child, for tests that change process-wide state
+    /// (namespaces, waiting for any child) the other tests must not see.
+    fn in_forked_child(f: impl FnOnce() -> i32) -> i32 {
+        // SAFETY: the child runs f, which only makes syscalls, and leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let code = f();
+            // SAFETY: ends the forked child.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: our child, valid out pointer.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "status {status:#x}");
+        libc::WEXITSTATUS(status)
+    }
+
     #[test]
     fn a_mount_on_the_root_is_seen_by_the_next_step() {
         // LinuxSyscalls keeps the root's descriptor: after a mount on the root itself the next step
@@ -750,11 +768,8 @@ mod tests {
         // own mount namespace, so nothing is left on the host whatever happens.
         let root = tempfile::tempdir().unwrap();
         let r = root.path().to_path_buf();
-        // SAFETY: the child only makes syscalls and leaves with _exit.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0);
-        if pid == 0 {
-            let code = (|| -> Result<i32, io::Error> {
+        let code = in_forked_child(|| {
+            (|| -> Result<i32, io::Error> {
                 unshare(libc::CLONE_NEWNS)?;
                 mount(None, &cstr("/")?, None, libc::MS_REC | libc::MS_PRIVATE, None)?;
                 let sys = LinuxSyscalls::default();
@@ -763,6 +778,7 @@ mod tests {
                 sys.mkdir(&r, &rp("after"), 0o755)?;
                 let in_mount = r.join("after").is_dir() && !r.join("before").exists();
                 drop(sys); // its descriptor of the tmpfs would keep it busy
+                // SAFETY: a valid C string.
                 check(unsafe { libc::umount2(cstr(&r)?.as_ptr(), 0) })?;
                 let under = r.join("before").is_dir() && !r.join("after").exists();
                 Ok(if in_mount && under { 0 } else { 1 })
@@ -770,25 +786,17 @@ mod tests {
             .unwrap_or_else(|e| {
                 eprintln!("{e}");
                 2
-            });
-            // SAFETY: ends the forked child.
-            unsafe { libc::_exit(code) };
-        }
-        let mut status = 0;
-        // SAFETY: our child, valid out pointer.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert_eq!(libc::WEXITSTATUS(status), 0, "status {status:#x}");
+            })
+        });
+        assert_eq!(code, 0);
     }
 
     #[test]
     fn waiting_for_one_child_reaps_the_others() {
         // In a forked child: its waitpid(-1) must not reap other tests' children.
-        // SAFETY: the forked processes only make syscalls and leave with _exit.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0);
-        if pid == 0 {
+        let code = in_forked_child(|| {
             let spawn = |code: i32, ms: u64| {
-                // SAFETY: as above.
+                // SAFETY: the grandchild only sleeps and leaves with _exit.
                 let p = unsafe { libc::fork() };
                 if p == 0 {
                     std::thread::sleep(std::time::Duration::from_millis(ms));
@@ -799,7 +807,7 @@ mod tests {
             };
             let _early = spawn(3, 0);
             let late = spawn(7, 100);
-            let code = match wait_pid_reaping_others(late) {
+            match wait_pid_reaping_others(late) {
                 Ok(st) if exit_code_of(st) == 7 => {
                     let mut st = 0;
                     // SAFETY: valid out pointer; the early child must be gone, not a zombie
@@ -807,14 +815,9 @@ mod tests {
                     if r == -1 { 0 } else { 1 }
                 }
                 _ => 2,
-            };
-            // SAFETY: ends the forked child.
-            unsafe { libc::_exit(code) };
-        }
-        let mut status = 0;
-        // SAFETY: our child, valid out pointer.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert_eq!(libc::WEXITSTATUS(status), 0, "status {status:#x}");
+            }
+        });
+        assert_eq!(code, 0);
     }
 
     #[test]
