@@ -37,6 +37,9 @@ export declare function copyTree(src: string, dst: string): Promise<void>
 /** Version of the Rust core, to check that JS and the addon come from the same build. */
 export declare function coreVersion(): string
 
+/** Creates the directories that do not exist yet (parents too) with `mode` less the umask. */
+export declare function createDirs(paths: Array<string>, mode: number): void
+
 /**
  * Replaces this process with stage1 (keeps stdio and `keepFds` open across exec). Returns only
  * by throwing.

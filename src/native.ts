@@ -109,6 +109,7 @@ interface Addon {
   overlaySupported(dir: string): boolean;
   execStage1(path: string, argv: string[], env: string[], cwd: string, keepFds: number[]): void;
   preloadLibrary(path: string): void;
+  createDirs(paths: string[], mode: number): void;
   coreVersion(): string;
   sha512Hex(data: string): string;
   treeStatSignature(dir: string): string;
@@ -211,6 +212,9 @@ export const native = {
   /** Never returns on success: this process becomes stage1. */
   execStage1: (path: string, argv: string[], env: string[], cwd: string, keepFds: number[]) => callSync((a) => a.execStage1(path, argv, env, cwd, keepFds)),
   preloadLibrary: (path: string) => callSync((a) => a.preloadLibrary(path)),
+  // mkdir -p for paths a user names (a data dir, an output dir): Node's recursive mkdirSync spins
+  // for ever where mkdir fails with ENOENT under an existing parent (procfs: `--dir=/proc/x`)
+  createDirs: (paths: string[], mode: number) => callSync((a) => a.createDirs(paths, mode)),
   coreVersion: () => callSync((a) => a.coreVersion()),
   /** What lstat says of every entry of a tree, hashed (synchronous: small trees only). */
   treeStatSignature: (dir: string) => callSync((a) => a.treeStatSignature(dir)),

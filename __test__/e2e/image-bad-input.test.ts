@@ -223,3 +223,31 @@ describe('crash safety and concurrency', () => {
     assert.equal(killedAt.length, 2);
   });
 });
+
+describe('directories that cannot be made', () => {
+  const ctx = new RktContext('rkt-baddir-');
+  after(() => ctx.cleanup());
+
+  // procfs refuses a new directory with ENOENT under an existing parent, where Node's recursive
+  // mkdirSync retries for ever: each command must fail at once, with one line naming the path.
+  it('a data dir, an output dir and a config dir under /proc fail at once with one line', async () => {
+    const aci = ctx.path('ok.aci');
+    await writeAci(aci, aciEntries(good, [{ name: 'rootfs', type: 'directory' }]));
+    ctx.ok(['fetch', '--insecure-options=image', aci]);
+    const bad = `/proc/rkt-test-${process.pid}`;
+    const at = (args: string[]) => ctx.run(args, { timeout: 20_000 });
+    const cases: [string[], RegExp][] = [
+      [[`--dir=${bad}`, 'fetch', '--insecure-options=image', aci], new RegExp(`cannot create the data directory ${bad}: cannot create ${bad}/cas`)],
+      [[`--dir=${bad}`, 'image', 'list'], new RegExp(`cannot create the data directory ${bad}`)],
+      [[`--dir=${bad}`, 'gc'], new RegExp(`cannot create ${bad}/pods/`)],
+      [['image', 'extract', 'example.com/bad:1', `${bad}/out`], new RegExp(`cannot create ${bad}/out`)],
+    ];
+    for (const [args, want] of cases) {
+      const r = at(args);
+      assert.equal(r.code, 254, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.split('\n').filter((l) => l && l !== WARNING);
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], want);
+    }
+  });
+});

@@ -19,7 +19,7 @@ function prepareOutputDir(dir: string, overwrite: boolean): string {
     if (!overwrite) throw new RktError('EEXIST', 'output directory exists (try --overwrite)');
     fs.rmSync(abs, { recursive: true, force: true });
   }
-  fs.mkdirSync(abs, { recursive: true, mode: 0o755 });
+  native.createDirs([abs], 0o755);
   return abs;
 }
 

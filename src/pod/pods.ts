@@ -45,7 +45,7 @@ export class PodDirs {
   }
 
   ensure(): void {
-    for (const s of POD_STATE_DIRS) fs.mkdirSync(this.stateDir(s), { recursive: true, mode: 0o750 });
+    native.createDirs(POD_STATE_DIRS.map((s) => this.stateDir(s)), 0o750);
   }
 
   /** Where the pod is now (rkt's getPod order); undefined when gone. */

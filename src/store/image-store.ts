@@ -60,9 +60,8 @@ export class ImageStore {
   static async open(dataDir: string): Promise<ImageStore> {
     const layout = new DataLayout(dataDir);
     try {
-      for (const d of [layout.casDir, layout.casTmpDir, layout.dbDir, layout.imageLocksDir, layout.treeDir, layout.treeLocksDir, layout.locksDir, layout.tmpDir]) {
-        fs.mkdirSync(d, { recursive: true, mode: 0o2750 });
-      }
+      // one native call: from here on every command needs the addon anyway
+      native.createDirs([layout.casDir, layout.casTmpDir, layout.dbDir, layout.imageLocksDir, layout.treeDir, layout.treeLocksDir, layout.locksDir, layout.tmpDir], 0o2750);
     } catch (e) {
       throw new RktError('EIO', `cannot create the data directory ${dataDir}: ${(e as Error).message}`);
     }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PublicKey } from 'openpgp';
 import { RktError } from '../errors';
+import { native } from '../native';
 import { readPublicKeys } from './keys';
 
 export interface KeystoreDirs {
@@ -111,7 +112,7 @@ export class Keystore {
   storeTrustedKey(prefix: string, fingerprint: string, armored: Buffer): string {
     const dest = this.pathFor(prefix, fingerprint);
     try {
-      fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o755 });
+      native.createDirs([path.dirname(dest)], 0o755);
       const tmp = `${dest}.tmp-${process.pid}`;
       fs.writeFileSync(tmp, armored, { mode: 0o644 });
       fs.chmodSync(tmp, 0o644);

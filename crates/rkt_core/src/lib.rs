@@ -7,6 +7,7 @@ pub mod blob;
 pub mod cas;
 pub mod copytree;
 pub mod detect;
+pub mod dirs;
 pub mod error;
 pub mod handoff;
 pub mod ids;

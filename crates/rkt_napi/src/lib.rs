@@ -368,6 +368,13 @@ pub fn overlay_supported(dir: String) -> bool {
     rkt_core::mount::overlay_supported(dir.as_ref())
 }
 
+/// Creates the directories that do not exist yet (parents too) with `mode` less the umask.
+#[napi]
+pub fn create_dirs(paths: Vec<String>, mode: u32) -> Result<()> {
+    let paths: Vec<&std::path::Path> = paths.iter().map(|p| std::path::Path::new(p.as_str())).collect();
+    rkt_core::dirs::create_dirs(&paths, mode).map_err(to_napi)
+}
+
 /// dlopen()s the shared library at `path` on a thread of its own and returns at once (see
 /// rkt_core::preload); a failure there only means the later load does the work itself.
 #[napi]
