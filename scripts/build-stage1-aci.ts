@@ -44,9 +44,7 @@ async function main(): Promise<void> {
       { name: 'coreos.com/rkt/stage1/interface-version', value: '6' },
     ],
   };
-  await writeAci(out,
-    aciEntries(manifest, rootfs),
-  );
+  await writeAci(out, aciEntries(manifest, rootfs));
 }
 
 main().catch((e) => {

@@ -191,7 +191,7 @@ describe('StoreDb basics', () => {
 
 describe('the WAL', () => {
   // Every command is its store's first connection and reads the whole WAL, and `rkt run` never
-  // closes the store: its writes must not pile up there (db.ts, WAL_RESTART_FRAMES).
+  // closes the store: its writes must not pile up there (db.ts, WAL_TRUNCATE_FRAMES).
   const frameBytes = 24 + 4096;
 
   /** Frames of the WAL that the next connection would read: those with the header's salts. */
@@ -211,18 +211,18 @@ describe('the WAL', () => {
     const db = await StoreDb.open(cas);
     await db.upsertAciInfo(aci(key('a')));
     await db.close();
-    const restartAt = 8;
+    const truncateAt = 8;
     const script = path.join(__dirname, 'fixtures', 'db-touch-exit.js');
     const frames: number[] = [];
     for (let i = 0; i < 30; i++) {
-      const r = spawnSync(process.execPath, [script, cas, key('a'), String(restartAt)], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [script, cas, key('a'), String(truncateAt)], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       frames.push(validFrames(cas));
     }
-    // each run adds its frame; past the limit a run starts the log over
-    assert.ok(Math.max(...frames) <= restartAt + 2, `valid WAL frames after each run: ${frames.join(' ')}`);
-    assert.ok(frames.some((f, i) => i > 0 && f < frames[i - 1]), `the WAL never started over: ${frames.join(' ')}`);
-    assert.ok(statSync(`${dbPath(cas)}-wal`).size <= (restartAt + 2) * frameBytes + 32, 'the file is cut back too');
+    // each run adds its frame; past the limit a run empties the log
+    assert.ok(Math.max(...frames) <= truncateAt + 2, `valid WAL frames after each run: ${frames.join(' ')}`);
+    assert.ok(frames.some((f, i) => i > 0 && f < frames[i - 1]), `the WAL was never emptied: ${frames.join(' ')}`);
+    assert.ok(statSync(`${dbPath(cas)}-wal`).size <= (truncateAt + 2) * frameBytes + 32, 'the file is cut back too');
     const after = await StoreDb.open(cas);
     assert.ok((await after.getAciInfo(key('a')))!.lastUsed.getTime() > 1_700_000_000_456, 'the runs wrote their last use');
     await after.close();

@@ -56,8 +56,8 @@ export interface StoreDbOptions {
   migrations?: readonly (readonly string[])[];
   /** How long to wait for a lock held by another process, ms (default 30 000). */
   busyTimeoutMs?: number;
-  /** WAL frames past which the last-used write restarts the WAL (default WAL_RESTART_FRAMES; tests). */
-  walRestartFrames?: number;
+  /** WAL frames past which the last-used write empties the WAL (default WAL_TRUNCATE_FRAMES; tests). */
+  walTruncateFrames?: number;
 }
 
 export const DB_DIR = 'db';
@@ -125,7 +125,7 @@ class Connection {
     readonly db: Sqlite3.Database,
     readonly file: string,
     readonly busyTimeoutMs: number,
-    readonly walRestartFrames = WAL_RESTART_FRAMES,
+    readonly walTruncateFrames = WAL_TRUNCATE_FRAMES,
   ) {}
 
   run(sql: string, params: unknown[] = []): Promise<{ changes: number }> {
@@ -204,7 +204,7 @@ function dbError(what: string, e: unknown): RktError {
  * 1000 frames each run paid a full checkpoint as well. So once the WAL holds more frames than
  * this, the last-used write checkpoints it and empties the file (one run in 64 pays two fsyncs).
  */
-export const WAL_RESTART_FRAMES = 64;
+export const WAL_TRUNCATE_FRAMES = 64;
 const WAL_FRAME_BYTES = 24 + 4096;
 
 function openDatabase(sqlite: typeof Sqlite3, file: string): Promise<Sqlite3.Database> {
@@ -280,7 +280,7 @@ export class StoreDb {
     } catch (e) {
       throw dbError(`cannot open image database ${file}`, e);
     }
-    const conn = new Connection(db, file, busyTimeoutMs, opts.walRestartFrames);
+    const conn = new Connection(db, file, busyTimeoutMs, opts.walTruncateFrames);
     const store = new StoreDb(conn);
     try {
       db.configure('busyTimeout', busyTimeoutMs);
@@ -539,7 +539,7 @@ export class StoreDb {
   }
 
   /**
-   * Checkpoints the whole WAL into the database and empties it (see WAL_RESTART_FRAMES). Never
+   * Checkpoints the whole WAL into the database and empties it (see WAL_TRUNCATE_FRAMES). Never
    * waits: with another connection reading or writing it gives up, and a later run tries again.
    */
   private async truncateWal(): Promise<void> {
@@ -576,7 +576,7 @@ export class StoreDb {
         await this.conn.run('PRAGMA synchronous = FULL').catch(() => undefined);
         throw e;
       }
-      if (this.walFrames() > this.conn.walRestartFrames) await this.truncateWal();
+      if (this.walFrames() > this.conn.walTruncateFrames) await this.truncateWal();
     }, 'cannot write image info');
   }
 
