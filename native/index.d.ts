@@ -111,6 +111,14 @@ export declare function preloadLibrary(path: string): void
 /** A random version 4 UUID (pod ids). */
 export declare function randomUuid(): string
 
+/**
+ * A file's text as a JS string backed by a read-only mapping of the file (rkt_core::mapped), for
+ * bin/rkt's bundle: no copy into V8's heap. Where Node lacks external strings
+ * (node_api_create_external_string_latin1, Node >= 20.4), or V8 declines, the text is copied.
+ * Latin-1: the caller's file must be ASCII for the string to equal its UTF-8 reading.
+ */
+export declare function readSourceLatin1(path: string): string
+
 export interface RenderImageInput {
   blobPath: string
   key: string

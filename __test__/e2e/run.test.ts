@@ -53,6 +53,24 @@ describe('rkt run', () => {
     }
   });
 
+  it('compiles the bundle from its mapped file, used in place by V8 (no copy into the heap)', () => {
+    // bin/rkt hands V8 the mapped pages as an external string; had V8 copied them, the addon would
+    // have unmapped the file at once (rkt_core::mapped, crates/rkt_napi readSourceLatin1)
+    const bundle = path.join(path.dirname(RKT), '..', 'dist', 'rkt.js');
+    assert.ok(fs.existsSync(bundle), 'the tests run the bundle');
+    const preload = ctx.path('record-maps.js');
+    const out = ctx.path('maps.txt');
+    fs.writeFileSync(preload, `process.once('rkt:before-exec', () => { const fs = require('fs'); fs.writeFileSync(${JSON.stringify(out)}, fs.readFileSync('/proc/self/maps')); });`);
+    const r = spawnSync(process.execPath, ['-r', preload, RKT, ...ctx.globalArgs(), '--insecure-options=image', 'run', image], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const mapped = fs
+      .readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l.endsWith(' ' + fs.realpathSync(bundle)));
+    assert.equal(mapped.length, 1, `one read-only mapping of ${bundle}`);
+    assert.match(mapped[0], /^\S+ r--p /);
+  });
+
   it("records the image's last use, written while the pod is set up", () => {
     type Row = { name: string; last_used_time: number };
     const lastUsed = (): number => {

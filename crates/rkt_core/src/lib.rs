@@ -13,6 +13,7 @@ pub mod handoff;
 pub mod ids;
 pub mod layer_squash;
 pub mod lock;
+pub mod mapped;
 pub mod mount;
 pub mod preload;
 pub mod render;

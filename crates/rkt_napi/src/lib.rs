@@ -425,3 +425,55 @@ pub fn squash_layers(layers: Vec<LayerInput>, manifest: Buffer, tmp_dir: String)
         },
     )
 }
+
+/// A file's text as a JS string backed by a read-only mapping of the file (rkt_core::mapped), for
+/// bin/rkt's bundle: no copy into V8's heap. Where Node lacks external strings
+/// (node_api_create_external_string_latin1, Node >= 20.4), or V8 declines, the text is copied.
+/// Latin-1: the caller's file must be ASCII for the string to equal its UTF-8 reading.
+#[napi(ts_return_type = "string")]
+pub fn read_source_latin1(path: String) -> Result<ExternalSource> {
+    rkt_core::mapped::MappedFile::open(std::path::Path::new(&path)).map(ExternalSource).map_err(to_napi)
+}
+
+pub struct ExternalSource(rkt_core::mapped::MappedFile);
+
+type CreateExternalLatin1 = unsafe extern "C" fn(
+    sys::napi_env,
+    *const std::os::raw::c_char,
+    isize,
+    sys::napi_finalize,
+    *mut std::ffi::c_void,
+    *mut sys::napi_value,
+    *mut bool,
+) -> sys::napi_status;
+
+unsafe extern "C" fn drop_mapping(_env: sys::napi_env, _data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
+    drop(Box::from_raw(hint as *mut rkt_core::mapped::MappedFile));
+}
+
+impl ToNapiValue for ExternalSource {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let bytes = val.0.as_bytes();
+        let (ptr, len) = (bytes.as_ptr() as *const std::os::raw::c_char, bytes.len() as isize);
+        let mut out = std::ptr::null_mut();
+        // looked up rather than linked: Node 20 before 20.4 has no such symbol
+        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"node_api_create_external_string_latin1".as_ptr());
+        if !sym.is_null() {
+            let create: CreateExternalLatin1 = std::mem::transmute(sym);
+            let hint = Box::into_raw(Box::new(val.0));
+            let mut copied = false;
+            let status = create(env, ptr, len, Some(drop_mapping), hint as *mut std::ffi::c_void, &mut out, &mut copied);
+            if status == sys::Status::napi_ok {
+                // copied or not, V8 now owns the hint and runs drop_mapping (at once when it copied)
+                return Ok(out);
+            }
+            drop(Box::from_raw(hint));
+            return Err(Error::new(Status::GenericFailure, "EIO: cannot make an external string"));
+        }
+        let status = sys::napi_create_string_latin1(env, ptr, len, &mut out);
+        if status != sys::Status::napi_ok {
+            return Err(Error::new(Status::GenericFailure, "EIO: cannot make a string"));
+        }
+        Ok(out)
+    }
+}
