@@ -112,6 +112,12 @@ export declare function preloadLibrary(path: string): void
 export declare function randomUuid(): string
 
 /**
+ * A file's bytes as a Buffer over a read-only mapping of the file (rkt_core::mapped), for
+ * bin/rkt's code caches: V8 reads them in place. The Buffer must never be written.
+ */
+export declare function readMapped(path: string): Buffer
+
+/**
  * A file's text as a JS string backed by a read-only mapping of the file (rkt_core::mapped), for
  * bin/rkt's bundle: no copy into V8's heap. Where Node lacks external strings
  * (node_api_create_external_string_latin1, Node >= 20.4), or V8 declines, the text is copied.

@@ -149,8 +149,21 @@ function checkAscii(file) {
   if (at !== -1) throw new Error(`${path.relative(root, file)} has a non-ASCII byte at ${at}`);
 }
 
+// A running rkt compiles a bundle from a mapping of its file (bin/rkt): a file rewritten in place
+// would change, or truncated, fault, under it. Each output is written to a temp file and renamed
+// over the old one, which stays intact for whoever has it mapped.
+async function build(options) {
+  const result = await esbuild.build({ ...options, write: false });
+  for (const out of result.outputFiles) {
+    const tmp = `${out.path}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, out.contents);
+    fs.renameSync(tmp, out.path);
+  }
+  return result;
+}
+
 const netBundle = () =>
-  esbuild.build({
+  build({
     ...common,
     stdin: {
       // getters: a command that needs one of them does not evaluate the other
@@ -166,7 +179,7 @@ const netBundle = () =>
 netBundle()
   .then(() => checkAscii(path.join(root, 'dist/rkt-net.js')))
   .then(() =>
-    esbuild.build({
+    build({
       ...common,
       entryPoints: [path.join(root, 'dist/src/cli/main.js')],
       outfile: path.join(root, 'dist/rkt.js'),

@@ -53,22 +53,46 @@ describe('rkt run', () => {
     }
   });
 
-  it('compiles the bundle from its mapped file, used in place by V8 (no copy into the heap)', () => {
-    // bin/rkt hands V8 the mapped pages as an external string; had V8 copied them, the addon would
-    // have unmapped the file at once (rkt_core::mapped, crates/rkt_napi readSourceLatin1)
-    const bundle = path.join(path.dirname(RKT), '..', 'dist', 'rkt.js');
-    assert.ok(fs.existsSync(bundle), 'the tests run the bundle');
+  it('compiles the bundle from mappings of its file and code cache, used in place by V8', () => {
+    // bin/rkt hands V8 the mapped text as an external string and the cache as a Buffer over its
+    // mapping (rkt_core::mapped). The preload sees the mappings as the bundle is compiled, and the
+    // text's again at the exec: had V8 copied it, the addon would have unmapped it at once.
+    const bundle = fs.realpathSync(path.join(path.dirname(RKT), '..', 'dist', 'rkt.js'));
+    const cache = `${bundle}.run.cache`;
+    const argv = [RKT, ...ctx.globalArgs(), '--insecure-options=image', 'run', image];
+    assert.equal(spawnSync(process.execPath, argv).status, 0, 'a first run leaves the code cache');
+    assert.ok(fs.existsSync(cache), cache);
     const preload = ctx.path('record-maps.js');
-    const out = ctx.path('maps.txt');
-    fs.writeFileSync(preload, `process.once('rkt:before-exec', () => { const fs = require('fs'); fs.writeFileSync(${JSON.stringify(out)}, fs.readFileSync('/proc/self/maps')); });`);
-    const r = spawnSync(process.execPath, ['-r', preload, RKT, ...ctx.globalArgs(), '--insecure-options=image', 'run', image], { encoding: 'utf8' });
+    const out = ctx.path('maps');
+    fs.writeFileSync(
+      preload,
+      `const fs = require('fs'), vm = require('vm'), out = ${JSON.stringify(out)};
+      const record = (name) => fs.writeFileSync(out + '.' + name, fs.readFileSync('/proc/self/maps'));
+      const Script = vm.Script;
+      vm.Script = class extends Script {
+        constructor(...args) {
+          super(...args);
+          if (args[1] && args[1].filename === ${JSON.stringify(bundle)}) {
+            record('compile');
+            fs.writeFileSync(out + '.rejected', String(this.cachedDataRejected));
+          }
+        }
+      };
+      process.once('rkt:before-exec', () => record('exec'));`,
+    );
+    const r = spawnSync(process.execPath, ['-r', preload, ...argv], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const mapped = fs
-      .readFileSync(out, 'utf8')
-      .split('\n')
-      .filter((l) => l.endsWith(' ' + fs.realpathSync(bundle)));
-    assert.equal(mapped.length, 1, `one read-only mapping of ${bundle}`);
-    assert.match(mapped[0], /^\S+ r--p /);
+    const mappings = (moment: string, file: string) =>
+      fs
+        .readFileSync(`${out}.${moment}`, 'utf8')
+        .split('\n')
+        .filter((l) => l.endsWith(' ' + file));
+    for (const [moment, file] of [['compile', bundle], ['compile', cache], ['exec', bundle]]) {
+      const m = mappings(moment, file);
+      assert.equal(m.length, 1, `one mapping of ${file} at ${moment}`);
+      assert.match(m[0], /^\S+ r--p /, 'read-only');
+    }
+    assert.equal(fs.readFileSync(`${out}.rejected`, 'utf8'), 'false', 'V8 took the mapped code cache');
   });
 
   it("records the image's last use, written while the pod is set up", () => {

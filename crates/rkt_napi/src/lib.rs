@@ -477,3 +477,31 @@ impl ToNapiValue for ExternalSource {
         Ok(out)
     }
 }
+
+/// A file's bytes as a Buffer over a read-only mapping of the file (rkt_core::mapped), for
+/// bin/rkt's code caches: V8 reads them in place. The Buffer must never be written.
+#[napi(ts_return_type = "Buffer")]
+pub fn read_mapped(path: String) -> Result<MappedBuffer> {
+    rkt_core::mapped::MappedFile::open(std::path::Path::new(&path)).map(MappedBuffer).map_err(to_napi)
+}
+
+pub struct MappedBuffer(rkt_core::mapped::MappedFile);
+
+unsafe extern "C" fn drop_mapped_buffer(_env: sys::napi_env, _data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
+    drop(Box::from_raw(hint as *mut rkt_core::mapped::MappedFile));
+}
+
+impl ToNapiValue for MappedBuffer {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let bytes = val.0.as_bytes();
+        let (ptr, len) = (bytes.as_ptr() as *mut std::ffi::c_void, bytes.len());
+        let hint = Box::into_raw(Box::new(val.0));
+        let mut out = std::ptr::null_mut();
+        let status = sys::napi_create_external_buffer(env, len, ptr, Some(drop_mapped_buffer), hint as *mut std::ffi::c_void, &mut out);
+        if status != sys::Status::napi_ok {
+            drop(Box::from_raw(hint));
+            return Err(Error::new(Status::GenericFailure, "EIO: cannot make an external buffer"));
+        }
+        Ok(out)
+    }
+}
