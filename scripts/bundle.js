@@ -13,7 +13,8 @@
 // sqlite3's JavaScript is bundled too, with its loader replaced: it finds its compiled module
 // through the `bindings` package, which stats a dozen candidate paths (and works out the package
 // root from a stack trace, which a bundle would mislead); here the module is required from the
-// sqlite3 package's own build/Release directory, where both a source build and a prebuilt binary put it.
+// sqlite3 package's own build/Release directory, where both a source build and a prebuilt binary put it
+// (src/store/sqlite-path.ts, shared with the preload).
 const fs = require('fs');
 const path = require('path');
 const esbuild = require('esbuild');
@@ -64,8 +65,7 @@ const PATCHES = [
 ];
 
 const SQLITE3_BINDING = `
-const path = require('path');
-module.exports = require(path.join(path.dirname(require.resolve('sqlite3/package.json')), 'build', 'Release', 'node_sqlite3.node'));
+module.exports = require(require(${JSON.stringify(path.join(root, 'dist/src/store/sqlite-path.js'))}).sqlite3NativePath());
 `;
 
 const loadSqlite3Directly = {
