@@ -326,7 +326,7 @@ pub fn plan(h: &Hierarchies, uuid: &str, apps: &[(String, Limits)]) -> Plan {
 
 /// Reads this machine's hierarchies.
 pub fn detect() -> Hierarchies {
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mi = crate::linux::read_kernel_file("/proc/self/mountinfo").unwrap_or_default();
     let sc = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
     let mut h = hierarchies(&mi, &sc, "");
     if let Some((m, ctrls, _)) = h.v2.as_mut() {
