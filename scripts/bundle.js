@@ -62,6 +62,39 @@ const PATCHES = [
     from: '    colorDepth: platform.getDefaultColorDepth(),',
     to: '    colorDepth: 1,',
   },
+  // The parse's state machine runs every test of a node's dynamic transitions (one per option that
+  // takes a value: ~50 for run) on every argument. Each call destructured its callback array and
+  // each loop step its transition, which in the interpreter allocates an iterator, a result object
+  // per step and a rest array: ~150 KB of run's ~1.6 MB young allocation, what made its scavenge.
+  {
+    file: /clipanion[\\/]lib[\\/]core\.js$/,
+    from: '        const [name, ...args] = callback;\n        return store[name](state, segment, ...args);\n',
+    to:
+      '        // rkt: the same call without destructuring (scripts/bundle.js)\n' +
+      '        const fn = store[callback[0]];\n' +
+      '        switch (callback.length) {\n' +
+      '            case 1: return fn.call(store, state, segment);\n' +
+      '            case 2: return fn.call(store, state, segment, callback[1]);\n' +
+      '            case 3: return fn.call(store, state, segment, callback[1], callback[2]);\n' +
+      '            default: return fn.call(store, state, segment, ...callback.slice(1));\n' +
+      '        }\n',
+  },
+  {
+    file: /clipanion[\\/]lib[\\/]core\.js$/,
+    from: '                for (const [test, { to, reducer }] of nodeDef.dynamics) {\n',
+    to:
+      '                // rkt: indexed, no iterator (scripts/bundle.js)\n' +
+      '                for (let d = 0; d < nodeDef.dynamics.length; ++d) {\n' +
+      '                    const test = nodeDef.dynamics[d][0];\n' +
+      '                    const { to, reducer } = nodeDef.dynamics[d][1];\n',
+  },
+  // its trace lines (DEBUG_CLI=1) were built, arrays joined and all, and then dropped
+  {
+    file: /clipanion[\\/]lib[\\/]core\.js$/,
+    from: 'debug(`',
+    to: 'constants.DEBUG && debug(`',
+    count: 14,
+  },
 ];
 
 const SQLITE3_BINDING = `
@@ -83,7 +116,15 @@ const patchClipanion = {
       if (patches.length === 0) return undefined;
       let text = fs.readFileSync(args.path, 'utf8');
       for (const p of patches) {
-        if (!text.includes(p.from)) throw new Error(`bundle: clipanion changed, cannot patch ${args.path}: ${JSON.stringify(p.from)}`);
+        const changed = () => new Error(`bundle: clipanion changed, cannot patch ${args.path}: ${JSON.stringify(p.from)}`);
+        if (p.count !== undefined) {
+          // every occurrence, and exactly as many as there were
+          const parts = text.split(p.from);
+          if (parts.length - 1 !== p.count) throw changed();
+          text = parts.join(p.to);
+          continue;
+        }
+        if (!text.includes(p.from)) throw changed();
         text = text.replace(p.from, p.to); // the first occurrence; a patch listed twice takes two
       }
       return { contents: text, loader: 'js' };
