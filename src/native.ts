@@ -109,6 +109,7 @@ interface Addon {
   overlaySupported(dir: string): boolean;
   execStage1(path: string, argv: string[], env: string[], cwd: string, keepFds: number[]): void;
   preloadLibrary(path: string): void;
+  readSourceLatin1(path: string): string;
   createDirs(paths: string[], mode: number): void;
   coreVersion(): string;
   sha512Hex(data: string): string;
@@ -212,6 +213,8 @@ export const native = {
   /** Never returns on success: this process becomes stage1. */
   execStage1: (path: string, argv: string[], env: string[], cwd: string, keepFds: number[]) => callSync((a) => a.execStage1(path, argv, env, cwd, keepFds)),
   preloadLibrary: (path: string) => callSync((a) => a.preloadLibrary(path)),
+  /** An ASCII file's text, the string backed by a read-only mapping of the file (no copy into V8's heap). */
+  readMappedAscii: (path: string) => callSync((a) => a.readSourceLatin1(path)),
   // mkdir -p for paths a user names (a data dir, an output dir): Node's recursive mkdirSync spins
   // for ever where mkdir fails with ENOENT under an existing parent (procfs: `--dir=/proc/x`)
   createDirs: (paths: string[], mode: number) => callSync((a) => a.createDirs(paths, mode)),

@@ -114,3 +114,30 @@ test('cache file names stay inside the directory', () => {
   assert.equal(cacheFileName([[['../x']]]), '___x.parser');
   assert.equal(cacheFileName([[['run']], [['fetch'], ['image', 'fetch']]]), 'run+fetch.parser');
 });
+
+test('a usage text that is not ASCII is kept exactly, in an ASCII file read from its mapping', async () => {
+  const dir = tmpDir();
+  try {
+    const { Command, Option } = await import('clipanion');
+    class Odd extends Command {
+      static paths = [['odd']];
+      flag = Option.String('--naïve', { description: 'déjà vu — “quoted” ✓ 😀' });
+      async execute(): Promise<number> {
+        return 0;
+      }
+    }
+    const paths = [Odd.paths];
+    const expected = builderOf(cliFor(Odd)).compile().machine;
+    const writer = cliFor(Odd);
+    useParserCache(writer, paths, { dir, stamp: 's' });
+    builderOf(writer).compile();
+    const bytes = fs.readFileSync(path.join(dir, cacheFileName(paths)));
+    assert.ok(bytes.every((b) => b < 0x80), 'the cache file is ASCII');
+    const reader = cliFor(Odd);
+    useParserCache(reader, paths, { dir, stamp: 's' });
+    assert.deepEqual(builderOf(reader).compile().machine, expected);
+    assert.deepEqual(parseState(reader, ['odd', '--naïve=x']), parseState(cliFor(Odd), ['odd', '--naïve=x']));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

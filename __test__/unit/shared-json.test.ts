@@ -30,15 +30,31 @@ test('a shared object comes back as one object, referenced from every item and p
 });
 
 test('an item is decoded when first read, once', () => {
-  const text = encodeSharedList([{ a: 1 }, { b: 2 }]);
-  const back = decodeSharedList(text) as Record<string, number>[];
-  const d = Object.getOwnPropertyDescriptor(back, 1);
-  assert.equal(typeof d?.get, 'function', 'not decoded before it is read');
-  const one = back[1];
-  assert.equal(back[1], one, 'the same object on every read');
-  assert.equal(Object.getOwnPropertyDescriptor(back, 1)?.value, one, 'kept as a plain value');
+  const text = encodeSharedList([{ a: 1 }, { b: 2 }, { c: [3] }]);
+  const parse = JSON.parse;
+  let parses = 0;
+  JSON.parse = ((t: string) => {
+    parses++;
+    return parse(t);
+  }) as typeof JSON.parse;
+  let back: Record<string, unknown>[];
+  try {
+    back = decodeSharedList(text) as Record<string, unknown>[];
+    assert.equal(parses, 1, 'only the header is parsed before an item is read');
+    assert.equal(back.length, 3);
+    const one = back[1];
+    assert.deepEqual(one, { b: 2 });
+    assert.equal(back[1], one, 'the same object on every read');
+    assert.equal(Object.getOwnPropertyDescriptor(back, 1)?.value, one, 'kept as a plain value');
+    assert.equal(parses, 2, 'one parse for item 1, however often it is read');
+  } finally {
+    JSON.parse = parse;
+  }
+  assert.ok(Array.isArray(back) && 2 in back && !(3 in back));
+  assert.deepEqual([...back], [{ a: 1 }, { b: 2 }, { c: [3] }], 'iteration reads every item');
   back[0] = { c: 3 };
   assert.deepEqual(back[0], { c: 3 }, 'elements stay writable');
+  assert.equal(JSON.stringify(back), '[{"c":3},{"b":2},{"c":[3]}]');
 });
 
 test('data objects with the marker keys are not taken for markers', () => {

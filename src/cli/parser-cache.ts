@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeSharedList, encodeSharedList } from '../util/shared-json';
+import { native } from '../native';
 import type { Cli } from 'clipanion';
 
 export interface ParserCacheOptions {
@@ -56,15 +57,21 @@ export function cacheFileName(paths: ReadonlyArray<ReadonlyArray<ReadonlyArray<s
 }
 
 function header(stamp: string): string {
-  return `rkt-parser-cache 4|${stamp}|${process.version}|clipanion-${CLIPANION_VERSION}`;
+  return `rkt-parser-cache 5|${stamp}|${process.version}|clipanion-${CLIPANION_VERSION}`;
 }
 
 function readMachine(file: string, stamp: string): Machine | undefined {
+  // The file is ASCII (writeMachine), so its mapping serves as the string itself: 85 KB for run
+  // that a read would copy into V8's young generation, most of it never parsed.
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = native.readMappedAscii(file);
   } catch {
-    return undefined;
+    try {
+      text = fs.readFileSync(file, 'latin1');
+    } catch {
+      return undefined;
+    }
   }
   const nl = text.indexOf('\n');
   if (nl < 0 || text.slice(0, nl) !== header(stamp)) return undefined;
@@ -78,7 +85,8 @@ function readMachine(file: string, stamp: string): Machine | undefined {
 function writeMachine(file: string, stamp: string, machine: Machine): void {
   const tmp = `${file}.${process.pid}`;
   try {
-    const text = `${header(stamp)}\n${encodeSharedList(machine.nodes)}`;
+    // non-ASCII characters (in usage texts) escaped, so that the file reads back as latin1
+    const text = `${header(stamp)}\n${encodeSharedList(machine.nodes)}`.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(tmp, text);
     fs.renameSync(tmp, file);

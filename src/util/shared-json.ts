@@ -130,20 +130,38 @@ export function decodeSharedList(text: string): unknown[] {
     for (const k of Object.keys(body)) setOwn(body, k, value(body[k]));
     return body;
   };
-  const list: unknown[] = new Array(ends.length);
-  ends.forEach((end, i) => {
-    Object.defineProperty(list, i, {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const v = value(JSON.parse(text.slice(base + (i === 0 ? 0 : ends[i - 1]), base + end)));
-        Object.defineProperty(list, i, { value: v, writable: true, enumerable: true, configurable: true });
-        return v;
-      },
-      set(v: unknown) {
-        Object.defineProperty(list, i, { value: v, writable: true, enumerable: true, configurable: true });
-      },
-    });
+  // One Proxy over the array, not a getter per element: a getter pair per element cost two
+  // closures, a descriptor and the array's fast elements (~47 KB for run's parser) on every start.
+  const items: unknown[] = new Array(ends.length).fill(undefined);
+  const parsed = new Uint8Array(ends.length);
+  const index = (key: string | symbol): number => {
+    if (typeof key !== 'string' || key.length === 0 || key.length > 10) return -1;
+    const c = key.charCodeAt(0);
+    if (c < 48 || c > 57) return -1;
+    const i = Number(key);
+    return Number.isInteger(i) && i < ends.length && String(i) === key ? i : -1;
+  };
+  const read = (i: number): unknown => {
+    if (parsed[i] === 0) {
+      items[i] = value(JSON.parse(text.slice(base + (i === 0 ? 0 : ends[i - 1]), base + ends[i])));
+      parsed[i] = 1;
+    }
+    return items[i];
+  };
+  return new Proxy(items, {
+    get(target, key, receiver) {
+      const i = index(key);
+      return i < 0 ? Reflect.get(target, key, receiver) : read(i);
+    },
+    set(target, key, v, receiver) {
+      const i = index(key);
+      if (i >= 0) parsed[i] = 1;
+      return Reflect.set(target, key, v, receiver);
+    },
+    getOwnPropertyDescriptor(target, key) {
+      const i = index(key);
+      if (i >= 0) read(i);
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
   });
-  return list;
 }
