@@ -447,6 +447,7 @@ type CreateExternalLatin1 = unsafe extern "C" fn(
     *mut bool,
 ) -> sys::napi_status;
 
+/// The finalizer of a string or Buffer over a mapping: `hint` is the boxed MappedFile.
 unsafe extern "C" fn drop_mapping(_env: sys::napi_env, _data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
     drop(Box::from_raw(hint as *mut rkt_core::mapped::MappedFile));
 }
@@ -487,17 +488,13 @@ pub fn read_mapped(path: String) -> Result<MappedBuffer> {
 
 pub struct MappedBuffer(rkt_core::mapped::MappedFile);
 
-unsafe extern "C" fn drop_mapped_buffer(_env: sys::napi_env, _data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
-    drop(Box::from_raw(hint as *mut rkt_core::mapped::MappedFile));
-}
-
 impl ToNapiValue for MappedBuffer {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let bytes = val.0.as_bytes();
         let (ptr, len) = (bytes.as_ptr() as *mut std::ffi::c_void, bytes.len());
         let hint = Box::into_raw(Box::new(val.0));
         let mut out = std::ptr::null_mut();
-        let status = sys::napi_create_external_buffer(env, len, ptr, Some(drop_mapped_buffer), hint as *mut std::ffi::c_void, &mut out);
+        let status = sys::napi_create_external_buffer(env, len, ptr, Some(drop_mapping), hint as *mut std::ffi::c_void, &mut out);
         if status != sys::Status::napi_ok {
             drop(Box::from_raw(hint));
             return Err(Error::new(Status::GenericFailure, "EIO: cannot make an external buffer"));
