@@ -1,0 +1,51 @@
+/**
+ * A broken install: the package without its compiled addon (a wrong-arch or failed prebuilt).
+ * bin/rkt maps its bundle through the addon; without it the bundle is read as a file, so commands
+ * that never need the addon still run, and the others fail with one line naming the addon.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { REPO, RktContext } from './harness';
+
+describe('an install without the native addon', () => {
+  let ctx: RktContext;
+  let rkt: string;
+  before(() => {
+    ctx = new RktContext('rkt-e2e-install-');
+    const pkg = ctx.path('pkg');
+    // timestamps kept: bin/rkt runs the bundle only while it is as new as the compiled modules
+    for (const d of ['bin', 'dist', 'package.json']) fs.cpSync(path.join(REPO, d), path.join(pkg, d), { recursive: true, preserveTimestamps: true });
+    for (const f of fs.readdirSync(path.join(pkg, 'dist'))) if (f.endsWith('.cache')) fs.rmSync(path.join(pkg, 'dist', f));
+    fs.mkdirSync(path.join(pkg, 'native'));
+    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(pkg, 'node_modules'));
+    rkt = path.join(pkg, 'bin', 'rkt');
+  });
+  after(() => ctx.cleanup());
+
+  const run = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [rkt, ...ctx.globalArgs(), ...args], { encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('runs a command that needs no addon from the bundle, read as a file', () => {
+    for (let i = 0; i < 2; i++) {
+      // the second run compiles with the code cache the first one wrote
+      const r = run('version');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^rkt Version: /m);
+      assert.equal(r.stderr, '');
+    }
+    assert.ok(fs.existsSync(path.join(path.dirname(rkt), '..', 'dist', 'rkt.js.version.cache')), 'the bundle ran (it writes its code cache)');
+  });
+
+  it('fails a command that needs the addon with one line naming it', () => {
+    const r = run('image', 'list');
+    assert.equal(r.code, 254, r.stdout + r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /cannot load the native addon .*rkt\.linux-[a-z0-9]+-gnu\.node/);
+  });
+});
