@@ -83,7 +83,7 @@ export class RunCommand extends PodCommand {
       prepared.pod.markRunning();
       // The store stays open into the exec, which closes its lock and database fds (O_CLOEXEC):
       // a WAL database is consistent without a close, and closing first would only checkpoint.
-      return pod.execStage1(prepared.pod.path, prepared.pod.uuid, prepared.pod.lock.fdNumber, runOpts);
+      return pod.execStage1(prepared.pod.path, prepared.pod.uuid, prepared.pod.lock.fdNumber, runOpts, prepared);
     } catch (e) {
       await store.close();
       throw e;

@@ -16,7 +16,7 @@ import { selectStage1, type Stage1Flags } from '../stage1/select';
 import { buildPodManifest, checkVolumeSources, type PodEnvOptions, type ResolvedApp } from './manifest';
 import { NewPod, PodDirs } from './pods';
 import type { AppArgs } from './run-args';
-import { checkUserNamespaces, newUidRange, shiftOwners, writeUidRange } from './userns';
+import { checkUserNamespaces, newUidRange, shiftOwners, writeUidRange, type UidRange } from './userns';
 import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
 import { mark } from '../util/timing';
 
@@ -45,7 +45,14 @@ export interface PrepareOptions {
 export interface PreparedPod {
   pod: NewPod;
   manifest: PodManifest;
-  stage1Manifest: { annotations?: { name: string; value: string }[] };
+  stage1Manifest: Stage1Manifest;
+  /** the pod's user namespace range (--private-users) */
+  uidRange: UidRange | undefined;
+}
+
+/** What stage0 reads of stage1's image manifest: its entrypoint annotations. */
+export interface Stage1Manifest {
+  annotations?: { name: string; value: string }[];
 }
 
 /**
@@ -136,6 +143,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
   if (opts.uuidFileSave) fs.writeFileSync(opts.uuidFileSave, pod.uuid, { mode: 0o644 });
   fs.closeSync(fs.openSync(store.layout.prepareLock, 'a'));
   const prepareLock = await FileLock.key(store.layout.locksDir, 'prepareLock', false);
+  let stage1Manifest: Stage1Manifest;
   try {
     const p = pod.path;
     fs.writeFileSync(path.join(p, 'pod-created'), '', { mode: 0o640 });
@@ -151,7 +159,10 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
     mark('stage1-tree');
     fs.writeFileSync(path.join(p, 'stage1TreeStoreID'), s1.id, { mode: 0o640 });
     mkdirp(path.join(p, 'stage1'));
-    fs.copyFileSync(path.join(trees.path(s1.id), 'manifest'), path.join(p, 'stage1', 'manifest'));
+    // read once: copied into the pod, and parsed for the entrypoints stage0 execs
+    const s1manifest = fs.readFileSync(path.join(trees.path(s1.id), 'manifest'));
+    fs.writeFileSync(path.join(p, 'stage1', 'manifest'), s1manifest, { mode: 0o640 });
+    stage1Manifest = parseStage1Manifest(s1manifest);
     const stage1Rootfs = path.join(p, 'stage1', 'rootfs');
     await materialize(trees.path(s1.id) + '/rootfs', stage1Rootfs, overlay ? { upper: path.join(p, 'overlay', s1.id, 'upper'), work: path.join(p, 'overlay', s1.id, 'work') } : undefined);
     // apps
@@ -189,8 +200,15 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions): Promi
   } finally {
     prepareLock.release();
   }
-  const stage1Manifest = JSON.parse(fs.readFileSync(path.join(pod.path, 'stage1', 'manifest'), 'utf8'));
-  return { pod, manifest, stage1Manifest };
+  return { pod, manifest, stage1Manifest, uidRange };
+}
+
+export function parseStage1Manifest(raw: Buffer): Stage1Manifest {
+  try {
+    return JSON.parse(raw.toString('utf8')) as Stage1Manifest;
+  } catch (e) {
+    throw new RktError('EMANIFEST', `stage1's image manifest is not JSON: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -246,6 +264,6 @@ export function unmountUnder(dir: string): void {
 }
 
 /** rkt's stage1 entrypoint lookup: `coreos.com/rkt/stage1/<name>` in the stage1 manifest. */
-export function stage1Entrypoint(stage1Manifest: { annotations?: { name: string; value: string }[] }, name: string): string | undefined {
+export function stage1Entrypoint(stage1Manifest: Stage1Manifest, name: string): string | undefined {
   return stage1Manifest.annotations?.find((a) => a.name === `coreos.com/rkt/stage1/${name}`)?.value;
 }

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
 import { native } from '../native';
-import { stage1Entrypoint } from './prepare';
-import { readUidRange } from './userns';
+import { parseStage1Manifest, stage1Entrypoint, type Stage1Manifest } from './prepare';
+import { readUidRange, type UidRange } from './userns';
 import { mark } from '../util/timing';
 import { hostsFile, resolvConf, stage1RunArgs, type RunOptions } from './run-options';
 
@@ -25,9 +25,12 @@ export function writeNameResolution(podPath: string, o: RunOptions): void {
   else if (hosts) fs.writeFileSync(path.join(etc, 'rkt-hosts'), hosts, { mode: 0o644 });
 }
 
-/** Never returns on success. */
-export function execStage1(podPath: string, uuid: string, lockFd: number, o: RunOptions): never {
-  const stage1Manifest = JSON.parse(fs.readFileSync(path.join(podPath, 'stage1', 'manifest'), 'utf8'));
+/**
+ * Never returns on success. `known`: what stage0 has just written into the pod (rkt run), so that
+ * it is not read back; run-prepared reads it from the pod.
+ */
+export function execStage1(podPath: string, uuid: string, lockFd: number, o: RunOptions, known?: { stage1Manifest: Stage1Manifest; uidRange: UidRange | undefined }): never {
+  const stage1Manifest = known ? known.stage1Manifest : parseStage1Manifest(fs.readFileSync(path.join(podPath, 'stage1', 'manifest')));
   const entry = stage1Entrypoint(stage1Manifest, 'run');
   if (!entry) throw new RktError('EUNSUPPORTED', 'stage1 has no run entrypoint (coreos.com/rkt/stage1/run)');
   const bin = path.join(podPath, 'stage1', 'rootfs', entry);
@@ -35,7 +38,7 @@ export function execStage1(podPath: string, uuid: string, lockFd: number, o: Run
     .filter(([k]) => k !== 'RKT_LOCK_FD')
     .map(([k, v]) => `${k}=${v ?? ''}`);
   env.push(`RKT_LOCK_FD=${lockFd}`);
-  const range = readUidRange(podPath);
+  const range = known ? known.uidRange : readUidRange(podPath);
   const args = stage1RunArgs(uuid, { ...o, privateUsers: range ? `${range.shift}:${range.count}` : undefined });
   mark('exec');
   // exec skips exit handlers: whatever would run at exit and must not be lost runs now (bin/rkt's code cache)
