@@ -40,6 +40,12 @@ export class ImageStore {
   private readonly hashed = new Set<string>();
   /** Trees rendered during imports, waiting for TreeStore.render (see takeStreamedTree). */
   private readonly streamedTrees = new Map<string, StreamedTree>();
+  /**
+   * Manifest bytes read by this process, by image key. A key names its image's content, manifest
+   * included, so the bytes can never differ; `rkt run` would otherwise read each of its images'
+   * manifests four or five times (name lookup, dependencies, pod manifest, tree, the pod's copy).
+   */
+  private readonly manifests = new Map<string, Buffer>();
 
   private constructor(
     readonly layout: DataLayout,
@@ -241,12 +247,17 @@ export class ImageStore {
     return selectByNameAndLabels(candidates, labels, name).blobKey;
   }
 
+  /** The manifest's bytes as stored; the Buffer is shared, callers must not change it. */
   readManifestRaw(key: string): Buffer {
+    let raw = this.manifests.get(key);
+    if (raw) return raw;
     try {
-      return fs.readFileSync(this.layout.manifestPath(key));
+      raw = fs.readFileSync(this.layout.manifestPath(key));
     } catch (e) {
       throw new RktError('ESTORE', `cannot read the manifest of image ${key}: ${(e as Error).message}`);
     }
+    this.manifests.set(key, raw);
+    return raw;
   }
 
   readManifest(key: string): ImageManifest {
@@ -275,6 +286,7 @@ export class ImageStore {
     return withKeyLock(this.layout.imageLocksDir, key, true, async () => {
       const removed = await this.db.transaction((tx) => tx.removeAciInfo(key));
       if (!removed) throw new RktError('ENOTFOUND', `cannot find image with key: ${key}`);
+      this.manifests.delete(key);
       let clean = true;
       for (const p of [this.layout.blobPath(key), this.layout.manifestPath(key)]) {
         try {
