@@ -225,6 +225,8 @@ netBundle()
       entryPoints: [path.join(root, 'dist/src/cli/main.js')],
       outfile: path.join(root, 'dist/rkt.js'),
       external: ['*.node', 'sqlite3/package.json'],
+      // src/util/package-root.ts: the version is built in rather than read from package.json on every start
+      define: { RKT_BUNDLED_VERSION: JSON.stringify(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version) },
       plugins: [patchClipanion, loadSqlite3Directly, netFromItsBundle, plainBuiltinImports],
     }),
   )
