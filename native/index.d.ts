@@ -189,4 +189,11 @@ export declare function treeStatSignature(dir: string): string
 /** Non-blocking flock: false when someone else holds a conflicting lock. */
 export declare function tryFlock(fd: number, exclusive: boolean): boolean
 
+/**
+ * A key lock file opened (created, with its directory, if missing) and flocked without waiting
+ * (rkt_core::lock::try_lock_key_file): its fd, which the caller then owns, or null when another
+ * holder has a conflicting lock.
+ */
+export declare function tryLockKeyFile(path: string, exclusive: boolean): number | null
+
 export declare function umount(target: string, lazy: boolean): void

@@ -101,6 +101,7 @@ interface Addon {
   copyTree(src: string, dst: string): Promise<void>;
   flock(fd: number, exclusive: boolean): Promise<void>;
   tryFlock(fd: number, exclusive: boolean): boolean;
+  tryLockKeyFile(path: string, exclusive: boolean): number | null;
   funlock(fd: number): void;
   syncfs(path: string): Promise<void>;
   mountOverlay(lower: string[], upper: string, work: string, target: string): void;
@@ -204,6 +205,8 @@ export const native = {
   copyTree: (src: string, dst: string) => call((a) => a.copyTree(src, dst)),
   flock: (fd: number, exclusive: boolean) => call((a) => a.flock(fd, exclusive)),
   tryFlock: (fd: number, exclusive: boolean) => callSync((a) => a.tryFlock(fd, exclusive)),
+  /** A free key lock taken in one call: the locked fd (the caller owns it), or null when it is held elsewhere. */
+  tryLockKeyFile: (p: string, exclusive: boolean) => callSync((a) => a.tryLockKeyFile(p, exclusive)),
   funlock: (fd: number) => callSync((a) => a.funlock(fd)),
   syncfs: (p: string) => call((a) => a.syncfs(p)),
   mountOverlay: (lower: string[], upper: string, work: string, target: string) => callSync((a) => a.mountOverlay(lower, upper, work, target)),

@@ -135,6 +135,30 @@ describe('flock', () => {
     lock.release();
     assert.equal(spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).stdout, 'true');
   });
+
+  it('a key lock is taken in one call when free, and FileLock.key waits when it is not', async () => {
+    const p = path.join(tmp, 'keylocks', 'deep', 'k1');
+    const fd = native.tryLockKeyFile(p, true);
+    assert.equal(typeof fd, 'number', 'free: locked, file and directories created');
+    assert.ok(fs.statSync(p).isFile());
+    const probe = (exclusive: boolean) => `
+      const { native } = require(${JSON.stringify(path.resolve(__dirname, '../../src/native.js'))});
+      const fd = native.tryLockKeyFile(${JSON.stringify(p)}, ${exclusive});
+      process.stdout.write(String(fd));`;
+    assert.equal(spawnSync(process.execPath, ['-e', probe(false)], { encoding: 'utf8' }).stdout, 'null', 'held exclusively here');
+    let got = false;
+    const waiting = FileLock.key(path.dirname(p), 'k1', false).then((l) => {
+      got = true;
+      return l;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(got, false, 'FileLock.key waits for the holder');
+    fs.closeSync(fd as number);
+    const shared = await waiting;
+    assert.match(spawnSync(process.execPath, ['-e', probe(false)], { encoding: 'utf8' }).stdout, /^\d+$/, 'shared locks coexist');
+    shared.release();
+    assert.throws(() => native.tryLockKeyFile(path.join(tmp, 'keylocks'), true), RktError, 'a directory is no lock file');
+  });
 });
 
 describe('sha512Hex and randomUuid (libcrypto taken from the Node process)', () => {

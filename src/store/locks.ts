@@ -51,6 +51,9 @@ export class FileLock {
   /** Per-key lock file `<dir>/<key>`, retried if the file was replaced while we waited. */
   static async key(dir: string, key: string, exclusive: boolean): Promise<FileLock> {
     const p = path.join(dir, key);
+    // a free lock (the common case) in one native call; a held one is waited for below
+    const free = native.tryLockKeyFile(p, exclusive);
+    if (free !== null) return new FileLock(p, free);
     fs.mkdirSync(dir, { recursive: true });
     for (let attempt = 0; attempt < 10; attempt++) {
       const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o660);

@@ -310,6 +310,16 @@ pub fn try_flock(fd: i32, exclusive: bool) -> Result<bool> {
     rkt_core::lock::try_lock(fd, exclusive).map_err(to_napi)
 }
 
+/// A key lock file opened (created, with its directory, if missing) and flocked without waiting
+/// (rkt_core::lock::try_lock_key_file): its fd, which the caller then owns, or null when another
+/// holder has a conflicting lock.
+#[napi]
+pub fn try_lock_key_file(path: String, exclusive: bool) -> Result<Option<i32>> {
+    use std::os::fd::IntoRawFd;
+    let fd = rkt_core::lock::try_lock_key_file(path.as_ref(), exclusive).map_err(to_napi)?;
+    Ok(fd.map(IntoRawFd::into_raw_fd))
+}
+
 #[napi]
 pub fn funlock(fd: i32) -> Result<()> {
     rkt_core::lock::unlock(fd).map_err(to_napi)
