@@ -82,8 +82,9 @@ function useOverlay(store: ImageStore, noOverlay: boolean, warn: (l: string) => 
   return ok;
 }
 
+/** mkdir -p, in one call to the addon (rkt_core::dirs), as the store's and the pod state dirs are made. */
 function mkdirp(p: string, mode = 0o750): void {
-  fs.mkdirSync(p, { recursive: true, mode });
+  native.createDirs([p], mode);
 }
 
 /** Mounts (or copies) a rendered tree's rootfs at `target`, with upper/work dirs in the pod. */

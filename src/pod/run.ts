@@ -16,7 +16,7 @@ export type { RunOptions } from './run-options';
 
 export function writeNameResolution(podPath: string, o: RunOptions): void {
   const etc = path.join(podPath, 'stage1', 'rootfs', 'etc');
-  fs.mkdirSync(etc, { recursive: true, mode: 0o755 });
+  native.createDirs([etc], 0o755);
   const resolv = resolvConf(o);
   if (resolv === 'host') fs.copyFileSync('/etc/resolv.conf', path.join(etc, 'rkt-resolv.conf'));
   else if (resolv) fs.writeFileSync(path.join(etc, 'rkt-resolv.conf'), resolv, { mode: 0o644 });
