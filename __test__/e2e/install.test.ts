@@ -1,7 +1,8 @@
 /**
- * A broken install: the package without its compiled addon (a wrong-arch or failed prebuilt).
- * bin/rkt maps its bundle through the addon; without it the bundle is read as a file, so commands
- * that never need the addon still run, and the others fail with one line naming the addon.
+ * Installed copies of the package. A broken install: the package without its compiled addon (a
+ * wrong-arch or failed prebuilt). bin/rkt maps its bundle through the addon; without it the bundle
+ * is read as a file, so commands that never need the addon still run, and the others fail with one
+ * line naming the addon. And the per-command code caches bin/rkt writes next to the bundle.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -47,5 +48,36 @@ describe('an install without the native addon', () => {
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], /cannot load the native addon .*rkt\.linux-[a-z0-9]+-gnu\.node/);
+  });
+});
+
+describe("bin/rkt's code caches", () => {
+  let ctx: RktContext;
+  let rkt: string;
+  let dist: string;
+  before(() => {
+    ctx = new RktContext('rkt-e2e-caches-');
+    const pkg = ctx.path('pkg');
+    for (const d of ['bin', 'dist', 'package.json']) fs.cpSync(path.join(REPO, d), path.join(pkg, d), { recursive: true, preserveTimestamps: true });
+    dist = path.join(pkg, 'dist');
+    for (const f of fs.readdirSync(dist)) if (f.endsWith('.cache')) fs.rmSync(path.join(dist, f));
+    fs.symlinkSync(path.join(REPO, 'native'), path.join(pkg, 'native'));
+    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(pkg, 'node_modules'));
+    rkt = path.join(pkg, 'bin', 'rkt');
+  });
+  after(() => ctx.cleanup());
+
+  const caches = () => fs.readdirSync(dist).filter((f) => f.endsWith('.cache')).sort();
+
+  it("help keeps a cache of its own: it never stands in for the command's", () => {
+    for (const args of [['run', '--help'], ['image', 'list', '-h'], ['help', 'run']]) {
+      const r = spawnSync(process.execPath, [rkt, ...ctx.globalArgs(), ...args], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Usage|USAGE|rkt /);
+    }
+    assert.deepEqual(caches(), ['rkt.js.help.cache'], 'only the help cache was written');
+    const r = spawnSync(process.execPath, [rkt, ...ctx.globalArgs(), 'version'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(caches(), ['rkt.js.help.cache', 'rkt.js.version.cache']);
   });
 });
