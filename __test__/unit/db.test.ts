@@ -82,6 +82,32 @@ describe('StoreDb basics', () => {
     );
   });
 
+  test('name lookups use one statement, prepared at open, kept until close', async () => {
+    const cas = freshCas();
+    const first = await StoreDb.open(cas);
+    await first.upsertAciInfo(aci(key('a')));
+    await first.close();
+    const proto = sqlite3.Database.prototype as unknown as { prepare: (...a: unknown[]) => unknown };
+    const prepare = proto.prepare;
+    const prepared: string[] = [];
+    proto.prepare = function (this: unknown, ...a: unknown[]) {
+      prepared.push(String(a[0]));
+      return prepare.apply(this, a);
+    };
+    let db: StoreDb;
+    try {
+      db = await StoreDb.open(cas);
+      const atOpen = prepared.filter((q) => q.includes('WHERE name = ?')).length;
+      for (let i = 0; i < 3; i++) assert.deepEqual((await db.getAciInfosByName('example.com/app')).map((x) => x.blobKey), [key('a')]);
+      assert.equal(atOpen, 1, 'prepared ahead at open');
+      assert.equal(prepared.filter((q) => q.includes('WHERE name = ?')).length, 1, 'and never again');
+    } finally {
+      proto.prepare = prepare;
+    }
+    await db.close(); // refused by SQLite if the kept statement were not finalized first
+    await assert.rejects(db.getAciInfosByName('example.com/app'), /closed/);
+  });
+
   test('aciinfo CRUD', async () => {
     const db = await StoreDb.open(freshCas());
     const a = aci(key('a'), { latest: true });

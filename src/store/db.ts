@@ -164,6 +164,49 @@ class Connection {
   }
 
   /**
+   * A statement prepared once for the connection's life. db.all() prepares on the sqlite3 thread,
+   * comes back to this one, then goes out again to step: a kept statement makes each later call
+   * one round trip, and one prepared ahead (prepareAhead) makes even the first one so.
+   */
+  private readonly statements = new Map<string, Promise<Sqlite3.Statement>>();
+
+  private statement(sql: string): Promise<Sqlite3.Statement> {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = new Promise((resolve, reject) => {
+        const st: Sqlite3.Statement = this.db.prepare(sql, (err: Error | null) => (err ? reject(err) : resolve(st)));
+      });
+      this.statements.set(sql, s);
+      // a failed prepare (a table not made yet, a busy schema) is tried again by the next caller
+      s.catch(() => this.statements.delete(sql));
+    }
+    return s;
+  }
+
+  /** Starts preparing `sql` now, on the sqlite3 thread; a failure waits for the statement's first use. */
+  prepareAhead(sql: string): void {
+    this.statement(sql).catch(() => undefined);
+  }
+
+  /** all() through the kept statement for `sql`. */
+  allPrepared<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.retryBusy(async () => {
+      const st = await this.statement(sql);
+      return new Promise<T[]>((resolve, reject) => st.all(params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows))));
+    });
+  }
+
+  /** Finalizes the kept statements: SQLite will not close a connection that still has some. */
+  async finalizeStatements(): Promise<void> {
+    const all = [...this.statements.values()];
+    this.statements.clear();
+    for (const s of all) {
+      const st = await s.catch(() => undefined);
+      if (st) await new Promise<void>((resolve) => st.finalize(() => resolve()));
+    }
+  }
+
+  /**
    * SQLite's busy handler already waits `busy_timeout` for most locks; a few paths (WAL recovery,
    * journal-mode changes on a brand-new file) report SQLITE_BUSY at once. Every statement we retry is
    * either a read, a single autocommit write, or a BEGIN — all of which leave nothing behind on BUSY.
@@ -251,6 +294,8 @@ export function escapeLike(s: string): string {
 }
 
 const ACI_COLUMNS = 'blobkey, name, importtime, lastused, latest, size, treestoresize, blobdigest';
+/** The lookup every command that names an image makes (stage1's and each app's, for `rkt run`). */
+const BY_NAME_SQL = `SELECT ${ACI_COLUMNS} FROM aciinfo WHERE name = ? ORDER BY importtime ASC, rowid ASC`;
 const REMOTE_COLUMNS = 'aciurl, sigurl, etag, blobkey, cachemaxage, downloadtime';
 
 export class StoreDb {
@@ -294,6 +339,8 @@ export class StoreDb {
         .catch(() => undefined);
       if (state?.jm !== 'wal' || state.sync !== 2) await conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
       await store.migrate(migrations, state?.version ?? undefined);
+      // prepared while the caller goes on: its first name lookup is then one round trip
+      if (migrations === MIGRATIONS) conn.prepareAhead(BY_NAME_SQL);
     } catch (e) {
       await store.close().catch(() => undefined);
       throw dbError(`cannot open image database ${file}`, e);
@@ -352,6 +399,7 @@ export class StoreDb {
     await this.conn.mutex.run(async () => {
       if (this.conn.closed) return;
       this.conn.closed = true;
+      await this.conn.finalizeStatements();
       await new Promise<void>((resolve, reject) => this.conn.db.close((err) => (err ? reject(err) : resolve())));
     });
   }
@@ -463,10 +511,7 @@ export class StoreDb {
   /** All images with this manifest name, oldest import first. */
   getAciInfosByName(name: string): Promise<AciInfo[]> {
     return this.op(async () => {
-      const rows = await this.conn.all<AciRow>(
-        `SELECT ${ACI_COLUMNS} FROM aciinfo WHERE name = ? ORDER BY importtime ASC, rowid ASC`,
-        [name],
-      );
+      const rows = await this.conn.allPrepared<AciRow>(BY_NAME_SQL, [name]);
       return rows.map(toAciInfo);
     }, 'cannot read image info');
   }
