@@ -194,6 +194,11 @@ describe('inside a pod', () => {
     assert.equal(missing.code, 254);
     assert.match(missing.stderr, /cannot read pod manifest \/no\/such\/manifest\.json/);
     assert.deepEqual(podEntries(ctx), before, 'no pod is created for a bad pod manifest');
+    // rkt run begins its pod while the store opens; an image not found takes it back
+    const notHere = ctx.run(['run', '--pull-policy=never', 'example.com/not-here:1.0']);
+    assert.equal(notHere.code, 254);
+    assert.match(notHere.stderr, /unable to fetch image from image name "example.com\/not-here:1.0": either image was not found in the store/);
+    assert.deepEqual(podEntries(ctx), before, 'nor for an image not in the store');
   });
 
   it('status --wait-ready and --wait follow a running pod to its end', async () => {

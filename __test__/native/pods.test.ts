@@ -26,6 +26,20 @@ describe('pods', () => {
     await assert.rejects(claimPrepared(dirs, pod.uuid));
   });
 
+  it('an embryo is no pod until it starts its prepare, and a discarded one is gone', async () => {
+    const kept = await NewPod.embryo(dirs);
+    assert.equal(dirs.state(kept.uuid).state, 'embryo');
+    assert.ok(!dirs.list(['prepare', 'prepared', 'run', 'exited-garbage']).some((p) => p.uuid === kept.uuid), 'not listed');
+    kept.startPrepare();
+    assert.equal(dirs.state(kept.uuid).state, 'preparing', 'locked in prepare/');
+    assert.throws(() => kept.discard(), /not an embryo/);
+    kept.abort();
+    const gone = await NewPod.embryo(dirs);
+    gone.discard();
+    assert.equal(dirs.locate(gone.uuid), undefined);
+    assert.throws(() => gone.startPrepare(), /not an embryo|ENOENT/);
+  });
+
   it('an aborted prepare is unlocked in prepare/', async () => {
     const pod = await NewPod.create(dirs);
     pod.abort();

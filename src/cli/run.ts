@@ -65,6 +65,7 @@ export class RunCommand extends PodCommand {
     }
     let pod: typeof import('../pod/run');
     let prepare: typeof import('../pod/prepare');
+    let embryo: import('../pod/pods').NewPod;
     try {
       // one turn of the event loop: the database's open completes on this thread and sends its
       // first statement off before the modules below keep this thread busy
@@ -72,13 +73,21 @@ export class RunCommand extends PodCommand {
       pod = await import('../pod/run');
       prepare = await import('../pod/prepare');
       mark('modules');
+      // made while the database is still opening (preparePod discards it if the images fail)
+      embryo = await prepare.podEmbryo(g.dataDir);
     } catch (e) {
       return giveUp(e);
     }
-    const store = await opening;
+    let store: import('../store/image-store').ImageStore;
+    try {
+      store = await opening;
+    } catch (e) {
+      embryo.discard();
+      throw e;
+    }
     mark('store');
     try {
-      const prepared = await prepare.preparePod(store, opts);
+      const prepared = await prepare.preparePod(store, opts, embryo);
       pod.writeNameResolution(prepared.pod.path, runOpts);
       prepared.pod.markRunning();
       // The store stays open into the exec, which closes its lock and database fds (O_CLOEXEC):

@@ -131,14 +131,35 @@ export class NewPod {
    * whichever state dir it is left in.
    */
   static async create(dirs: PodDirs, durable = true): Promise<NewPod> {
+    const pod = await NewPod.embryo(dirs, durable);
+    pod.startPrepare();
+    return pod;
+  }
+
+  /**
+   * The pod made in embryo/ and locked, but not yet a pod: no command lists an embryo, and gc
+   * takes one only when nobody holds it. startPrepare() makes it one; discard() undoes it.
+   */
+  static async embryo(dirs: PodDirs, durable = true): Promise<NewPod> {
     dirs.ensure();
     const uuid = native.randomUuid();
     const embryo = dirs.podPath('embryo', uuid);
     fs.mkdirSync(embryo, { mode: 0o750 });
     const lock = await FileLock.dir(embryo, true);
-    fs.renameSync(embryo, dirs.podPath('prepare', uuid));
-    if (durable) fsyncDir(dirs.stateDir('prepare'));
-    return new NewPod(dirs, uuid, 'prepare', lock, durable);
+    return new NewPod(dirs, uuid, 'embryo', lock, durable);
+  }
+
+  /** embryo → prepare, still locked. */
+  startPrepare(): void {
+    if (this.dir !== 'embryo') throw new RktError('EINTERNAL', `pod ${this.uuid} is not an embryo`);
+    this.move('prepare');
+  }
+
+  /** An embryo given up (its images were not found): removed, as if it had never been made. */
+  discard(): void {
+    if (this.dir !== 'embryo') throw new RktError('EINTERNAL', `pod ${this.uuid} is not an embryo`);
+    fs.rmSync(this.path, { recursive: true, force: true });
+    this.lock.release();
   }
 
   get path(): string {

@@ -15,6 +15,7 @@ import type { RktConfig } from '../config/types';
 import { selectStage1, type Stage1Flags } from '../stage1/select';
 import { buildPodManifest, checkVolumeSources, type PodEnvOptions, type ResolvedApp } from './manifest';
 import { NewPod, PodDirs } from './pods';
+import { DataLayout } from '../store/layout';
 import type { AppArgs } from './run-args';
 import { checkUserNamespaces, newUidRange, shiftOwners, writeUidRange, type UidRange } from './userns';
 import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
@@ -100,49 +101,47 @@ async function materialize(treeRootfs: string, target: string, overlayDirs: { up
   }
 }
 
-export async function preparePod(store: ImageStore, opts: PrepareOptions): Promise<PreparedPod> {
-  if (opts.apps.length === 0 && !opts.podManifest) throw new RktError('EUSAGE', 'must provide at least one image or specify the pod manifest');
-  const trees = new TreeStore(store);
-  // a stage1 from a URL is fetched as any image: pull policy new, signature checked, no dependencies
-  const stage1Key = await selectStage1(store, opts.stage1, opts.config, opts.log, (url) =>
-    fetchImage(store, url, { insecureImage: opts.insecureImage, pullPolicy: 'new', renderTree: false, log: opts.log, env: { ...opts.fetchEnv, withDeps: false } }),
-  );
+/**
+ * `rkt run`'s pod, begun before its images are found: an embryo (NewPod.embryo), made while the
+ * store's database still opens on libuv's threads, when this thread would only wait. preparePod
+ * takes it on, or discards it when the images are not there, as if it had never been made.
+ */
+export function podEmbryo(dataDir: string): Promise<NewPod> {
+  return NewPod.embryo(new PodDirs(new DataLayout(dataDir).podsDir), false);
+}
+
+/** `embryo`: the pod to use (podEmbryo); without one, the pod is made once the images are found. */
+export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo?: NewPod): Promise<PreparedPod> {
   let resolved: { key: string }[];
   let manifest: PodManifest;
-  if (opts.podManifest) {
-    manifest = await resolvePodManifest(store, opts.podManifest);
-    resolved = manifest.apps.map((a) => ({ key: a.image.id as string }));
-  } else {
-    const apps: ResolvedApp[] = [];
-    for (const a of opts.apps) {
-      const key = await fetchImage(store, a.image, {
-        insecureImage: opts.insecureImage,
-        pullPolicy: opts.pullPolicy,
-        signature: a.signature,
-        renderTree: false,
-        log: opts.log,
-        env: opts.fetchEnv,
-      });
-      apps.push({ args: a, key, manifest: store.readManifest(key) });
-    }
-    manifest = buildPodManifest(apps, opts.env, opts.volumes);
-    resolved = apps;
+  let stage1Key: string;
+  let overlay: boolean;
+  let uidRange: UidRange | undefined;
+  try {
+    ({ stage1Key, resolved, manifest } = await resolveImages(store, opts));
+    checkVolumeSources(manifest);
+    if (opts.privateUsers) checkUserNamespaces();
+    // The tree store is shared by every pod: only a copy can take the pod's owners.
+    if (opts.privateUsers && !opts.noOverlay) opts.warn('disabling overlay support: "--private-users needs a copy of each app tree to shift its owners"');
+    overlay = useOverlay(store, opts.noOverlay || !!opts.privateUsers, opts.warn);
+    uidRange = opts.privateUsers ? newUidRange() : undefined;
+  } catch (e) {
+    embryo?.discard();
+    throw e;
   }
-  mark('images');
-  checkVolumeSources(manifest);
-  if (opts.privateUsers) checkUserNamespaces();
-  // The tree store is shared by every pod: only a copy can take the pod's owners.
-  if (opts.privateUsers && !opts.noOverlay) opts.warn('disabling overlay support: "--private-users needs a copy of each app tree to shift its owners"');
-  const overlay = useOverlay(store, opts.noOverlay || !!opts.privateUsers, opts.warn);
-  const uidRange = opts.privateUsers ? newUidRange() : undefined;
+  const trees = new TreeStore(store);
 
   // last-used times go to the database on libuv's threads while the pod is set up on this one
   const touched = Promise.all(resolved.map((r) => store.touch(r.key)));
   touched.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
-  const dirs = new PodDirs(store.layout.podsDir);
-  const pod = await NewPod.create(dirs, opts.durable === true);
+  const pod = embryo ?? (await NewPod.embryo(new PodDirs(store.layout.podsDir), opts.durable === true));
+  try {
+    pod.startPrepare();
+  } catch (e) {
+    pod.discard();
+    throw e;
+  }
   if (opts.uuidFileSave) fs.writeFileSync(opts.uuidFileSave, pod.uuid, { mode: 0o644 });
-  fs.closeSync(fs.openSync(store.layout.prepareLock, 'a'));
   const prepareLock = await FileLock.key(store.layout.locksDir, 'prepareLock', false);
   let stage1Manifest: Stage1Manifest;
   try {
@@ -210,6 +209,38 @@ export function parseStage1Manifest(raw: Buffer): Stage1Manifest {
   } catch (e) {
     throw new RktError('EMANIFEST', `stage1's image manifest is not JSON: ${(e as Error).message}`);
   }
+}
+
+/** Stage1 and the apps' images, found (or fetched) in the store, and the pod manifest they make. */
+async function resolveImages(store: ImageStore, opts: PrepareOptions): Promise<{ stage1Key: string; resolved: { key: string }[]; manifest: PodManifest }> {
+  if (opts.apps.length === 0 && !opts.podManifest) throw new RktError('EUSAGE', 'must provide at least one image or specify the pod manifest');
+  // a stage1 from a URL is fetched as any image: pull policy new, signature checked, no dependencies
+  const stage1Key = await selectStage1(store, opts.stage1, opts.config, opts.log, (url) =>
+    fetchImage(store, url, { insecureImage: opts.insecureImage, pullPolicy: 'new', renderTree: false, log: opts.log, env: { ...opts.fetchEnv, withDeps: false } }),
+  );
+  let resolved: { key: string }[];
+  let manifest: PodManifest;
+  if (opts.podManifest) {
+    manifest = await resolvePodManifest(store, opts.podManifest);
+    resolved = manifest.apps.map((a) => ({ key: a.image.id as string }));
+  } else {
+    const apps: ResolvedApp[] = [];
+    for (const a of opts.apps) {
+      const key = await fetchImage(store, a.image, {
+        insecureImage: opts.insecureImage,
+        pullPolicy: opts.pullPolicy,
+        signature: a.signature,
+        renderTree: false,
+        log: opts.log,
+        env: opts.fetchEnv,
+      });
+      apps.push({ args: a, key, manifest: store.readManifest(key) });
+    }
+    manifest = buildPodManifest(apps, opts.env, opts.volumes);
+    resolved = apps;
+  }
+  mark('images');
+  return { stage1Key, resolved, manifest };
 }
 
 /**
