@@ -34,13 +34,15 @@ function configError(message: string, cause?: unknown): RktError {
 
 /** validDir: false when missing, true for a directory (following symlinks), an error otherwise. */
 function validDir(p: string): boolean {
-  let st: fs.Stats;
+  let st: fs.Stats | undefined;
   try {
-    st = fs.statSync(p);
+    // missing is the common case (six subdirectories are looked for): no exception made for it
+    st = fs.statSync(p, { throwIfNoEntry: false });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw configError(goPathError('stat', p, e), e);
   }
+  if (st === undefined) return false;
   if (!st.isDirectory()) throw configError(`expected ${goQuote(p)} to be a directory`);
   return true;
 }

@@ -16,7 +16,8 @@ export type ImageArg =
 
 function isRegularFile(p: string): boolean {
   try {
-    return fs.statSync(p).isFile();
+    // an image name is looked for as a file first: its absence makes no exception
+    return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false;
   }

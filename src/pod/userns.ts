@@ -32,9 +32,12 @@ export function writeUidRange(podPath: string, r: UidRange): void {
 }
 
 export function readUidRange(podPath: string): UidRange | undefined {
+  const file = path.join(podPath, PRIVATE_USERS_FILE);
+  // most pods have no such file: no exception made for that
+  if (!fs.existsSync(file)) return undefined;
   let s: string;
   try {
-    s = fs.readFileSync(path.join(podPath, PRIVATE_USERS_FILE), 'utf8').trim();
+    s = fs.readFileSync(file, 'utf8').trim();
   } catch {
     return undefined;
   }
