@@ -75,7 +75,10 @@ describe('inside a pod', () => {
     assert.equal(mount('/dev/pts')?.[2], 'devpts');
     assert.equal(mount('/dev/shm')?.[2], 'tmpfs');
     const facts = kv(r.stdout);
-    for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) assert.match(facts.get(`stat:/dev/${d}`) ?? '', /^char /, `/dev/${d} is a character device`);
+    for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) {
+      assert.equal(facts.get(`stat:/dev/${d}`), 'char 666', `/dev/${d} is a character device anyone may use`);
+      assert.equal(mount(`/dev/${d}`), undefined, `/dev/${d} is a node of the pod's /dev, not a bind of the host's`);
+    }
     assert.equal(facts.get('stat:/dev/shm'), 'dir 1777');
     assert.equal(facts.get('stat:/tmp'), 'dir 1777');
     assert.equal(facts.get('link:/dev/ptmx'), 'pts/ptmx');

@@ -433,6 +433,7 @@ mod tests {
             disable_paths: false,
             read_only_rootfs: false,
             volumes: vec![],
+            device_nodes: true,
         };
         let (s, w) = build_spec(SpecInputs {
             ra: &pod.apps[0],

@@ -237,6 +237,7 @@ fn build_specs(
             disable_paths: a.disable_paths,
             read_only_rootfs: ra.read_only_root_fs,
             volumes: prepare_volumes(manifest, ra, pod, a.private_users.map_or(0, |p| p.0))?,
+            device_nodes: a.private_users.is_none(),
         };
         let (spec, warnings) = app::build_spec(SpecInputs {
             ra,
