@@ -11,18 +11,26 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO, RktContext } from './harness';
 
+/**
+ * The package copied to `pkg` without its code caches, with the repository's addon or an empty
+ * native/; its bin/rkt.
+ */
+function installCopy(pkg: string, withAddon: boolean): string {
+  // timestamps kept: bin/rkt runs the bundle only while it is as new as the compiled modules
+  for (const d of ['bin', 'dist', 'package.json']) fs.cpSync(path.join(REPO, d), path.join(pkg, d), { recursive: true, preserveTimestamps: true });
+  for (const f of fs.readdirSync(path.join(pkg, 'dist'))) if (f.endsWith('.cache')) fs.rmSync(path.join(pkg, 'dist', f));
+  if (withAddon) fs.symlinkSync(path.join(REPO, 'native'), path.join(pkg, 'native'));
+  else fs.mkdirSync(path.join(pkg, 'native'));
+  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(pkg, 'node_modules'));
+  return path.join(pkg, 'bin', 'rkt');
+}
+
 describe('an install without the native addon', () => {
   let ctx: RktContext;
   let rkt: string;
   before(() => {
     ctx = new RktContext('rkt-e2e-install-');
-    const pkg = ctx.path('pkg');
-    // timestamps kept: bin/rkt runs the bundle only while it is as new as the compiled modules
-    for (const d of ['bin', 'dist', 'package.json']) fs.cpSync(path.join(REPO, d), path.join(pkg, d), { recursive: true, preserveTimestamps: true });
-    for (const f of fs.readdirSync(path.join(pkg, 'dist'))) if (f.endsWith('.cache')) fs.rmSync(path.join(pkg, 'dist', f));
-    fs.mkdirSync(path.join(pkg, 'native'));
-    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(pkg, 'node_modules'));
-    rkt = path.join(pkg, 'bin', 'rkt');
+    rkt = installCopy(ctx.path('pkg'), false);
   });
   after(() => ctx.cleanup());
 
@@ -57,13 +65,8 @@ describe("bin/rkt's code caches", () => {
   let dist: string;
   before(() => {
     ctx = new RktContext('rkt-e2e-caches-');
-    const pkg = ctx.path('pkg');
-    for (const d of ['bin', 'dist', 'package.json']) fs.cpSync(path.join(REPO, d), path.join(pkg, d), { recursive: true, preserveTimestamps: true });
-    dist = path.join(pkg, 'dist');
-    for (const f of fs.readdirSync(dist)) if (f.endsWith('.cache')) fs.rmSync(path.join(dist, f));
-    fs.symlinkSync(path.join(REPO, 'native'), path.join(pkg, 'native'));
-    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(pkg, 'node_modules'));
-    rkt = path.join(pkg, 'bin', 'rkt');
+    rkt = installCopy(ctx.path('pkg'), true);
+    dist = path.join(ctx.path('pkg'), 'dist');
   });
   after(() => ctx.cleanup());
 
