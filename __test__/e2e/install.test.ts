@@ -72,6 +72,17 @@ describe("bin/rkt's code caches", () => {
 
   const caches = () => fs.readdirSync(dist).filter((f) => f.endsWith('.cache')).sort();
 
+  it('a run that compiled the parser cache leaves the code cache to the next run', () => {
+    fs.rmSync(path.join(dist, 'parser-cache'), { recursive: true, force: true });
+    const version = () => spawnSync(process.execPath, [rkt, 'version'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(version().status, 0);
+    assert.ok(fs.existsSync(path.join(dist, 'parser-cache', 'version.parser')), 'the parser cache was written');
+    assert.ok(!caches().includes('rkt.js.version.cache'), 'but no code cache: that run compiled the parser');
+    assert.equal(version().status, 0);
+    assert.ok(caches().includes('rkt.js.version.cache'), 'the next run, which read the parser cache, wrote it');
+    for (const f of caches()) fs.rmSync(path.join(dist, f));
+  });
+
   it("help keeps a cache of its own: it never stands in for the command's", () => {
     for (const args of [['run', '--help'], ['image', 'list', '-h'], ['help', 'run']]) {
       const r = spawnSync(process.execPath, [rkt, ...ctx.globalArgs(), ...args], { encoding: 'utf8', timeout: 60_000 });

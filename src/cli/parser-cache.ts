@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeSharedList, encodeSharedList } from '../util/shared-json';
+import { didOneTimeWork } from '../util/code-cache';
 import { native } from '../native';
 import type { Cli } from 'clipanion';
 
@@ -90,6 +91,7 @@ function writeMachine(file: string, stamp: string, machine: Machine): void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(tmp, text);
     fs.renameSync(tmp, file);
+    didOneTimeWork();
   } catch {
     // a read-only install, a full disk, or a machine shared-json cannot carry: no cache, just a slower parse
     fs.rmSync(tmp, { force: true });
