@@ -95,6 +95,13 @@ const PATCHES = [
     to: 'constants.DEBUG && debug(`',
     count: 14,
   },
+  // an internal sanity check on every branch at every argument; console.assert goes through the
+  // inspector's console wrapper each time (~0.1 ms of a run's parse)
+  {
+    file: /clipanion[\/]lib[\/]core\.js$/,
+    from: '            console.assert(nodeDef.shortcuts.length === 0, `Shortcuts should have been eliminated by now`);\n',
+    to: '',
+  },
 ];
 
 const SQLITE3_BINDING = `

@@ -58,7 +58,8 @@ export function matchChild(node: CommandNode, word: string): [string, CommandNod
 }
 
 export function isHelpFlag(token: string): boolean {
-  return /^(-h|--help)(=[0-9]+)?$/.test(token);
+  // the prefix test first: a regexp is compiled on its first use, and most tokens are other flags
+  return (token.startsWith('-h') || token.startsWith('--help')) && /^(-h|--help)(=[0-9]+)?$/.test(token);
 }
 
 function isOptionToken(token: string): boolean {
@@ -86,8 +87,19 @@ export interface NormalizedArgv {
  * would reach the command unsplit: hand it over as `--stage1-path X`.
  */
 function splitDigitFlag(t: string): string[] {
+  const eq = t.indexOf('=');
+  // only a `--name=value` whose name has a digit can match (most have none): no regexp for the rest
+  if (eq < 0 || !t.startsWith('--') || !hasDigit(t, eq)) return [t];
   const m = /^(--[a-z][a-z0-9-]*[0-9][a-z0-9-]*)=([\s\S]*)$/.exec(t);
   return m ? [m[1], m[2]] : [t];
+}
+
+function hasDigit(s: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
 }
 
 export function normalizeArgv(argv: ReadonlyArray<string>, tree: CommandNode): NormalizedArgv {
