@@ -20,6 +20,7 @@ import type { AppArgs } from './run-args';
 import { checkUserNamespaces, newUidRange, shiftOwners, writeUidRange, type UidRange } from './userns';
 import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
 import { mark } from '../util/timing';
+import { under } from '../util/paths';
 
 export interface PrepareOptions {
   apps: AppArgs[];
@@ -146,7 +147,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo
   let stage1Manifest: Stage1Manifest;
   try {
     const p = pod.path;
-    fs.writeFileSync(path.join(p, 'pod-created'), '', { mode: 0o640 });
+    fs.writeFileSync(under(p, 'pod-created'), '', { mode: 0o640 });
     if (uidRange) writeUidRange(p, uidRange);
     // stage1
     mark('pod');
@@ -157,39 +158,39 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo
       await trees.render(stage1Key, true);
     }
     mark('stage1-tree');
-    fs.writeFileSync(path.join(p, 'stage1TreeStoreID'), s1.id, { mode: 0o640 });
-    mkdirp(path.join(p, 'stage1'));
+    fs.writeFileSync(under(p, 'stage1TreeStoreID'), s1.id, { mode: 0o640 });
+    mkdirp(under(p, 'stage1'));
     // read once: copied into the pod, and parsed for the entrypoints stage0 execs
-    const s1manifest = fs.readFileSync(path.join(trees.path(s1.id), 'manifest'));
-    fs.writeFileSync(path.join(p, 'stage1', 'manifest'), s1manifest, { mode: 0o640 });
+    const s1manifest = fs.readFileSync(under(trees.path(s1.id), 'manifest'));
+    fs.writeFileSync(under(p, 'stage1', 'manifest'), s1manifest, { mode: 0o640 });
     stage1Manifest = parseStage1Manifest(s1manifest);
-    const stage1Rootfs = path.join(p, 'stage1', 'rootfs');
-    await materialize(trees.path(s1.id) + '/rootfs', stage1Rootfs, overlay ? { upper: path.join(p, 'overlay', s1.id, 'upper'), work: path.join(p, 'overlay', s1.id, 'work') } : undefined);
+    const stage1Rootfs = under(p, 'stage1', 'rootfs');
+    await materialize(under(trees.path(s1.id), 'rootfs'), stage1Rootfs, overlay ? { upper: under(p, 'overlay', s1.id, 'upper'), work: under(p, 'overlay', s1.id, 'work') } : undefined);
     // apps
     mark('stage1-mounted');
     for (let i = 0; i < resolved.length; i++) {
       const r = resolved[i];
       const appName = manifest.apps[i].name;
       const t = await trees.render(r.key);
-      const info = path.join(p, 'appsinfo', appName);
+      const info = under(p, 'appsinfo', appName);
       mkdirp(info);
       const rawManifest = store.readManifestRaw(r.key);
-      fs.writeFileSync(path.join(info, 'manifest'), rawManifest, { mode: 0o640 });
-      if (overlay) fs.writeFileSync(path.join(info, 'treeStoreID'), t.id, { mode: 0o640 });
-      const appDir = path.join(stage1Rootfs, 'opt', 'stage2', appName);
+      fs.writeFileSync(under(info, 'manifest'), rawManifest, { mode: 0o640 });
+      if (overlay) fs.writeFileSync(under(info, 'treeStoreID'), t.id, { mode: 0o640 });
+      const appDir = under(stage1Rootfs, 'opt', 'stage2', appName);
       mkdirp(appDir, 0o755);
-      fs.writeFileSync(path.join(appDir, 'manifest'), rawManifest, { mode: 0o640 });
+      fs.writeFileSync(under(appDir, 'manifest'), rawManifest, { mode: 0o640 });
       await materialize(
-        path.join(trees.path(t.id), 'rootfs'),
-        path.join(appDir, 'rootfs'),
-        overlay ? { upper: path.join(p, 'overlay', t.id, 'upper', appName), work: path.join(p, 'overlay', t.id, 'work', appName) } : undefined,
+        under(trees.path(t.id), 'rootfs'),
+        under(appDir, 'rootfs'),
+        overlay ? { upper: under(p, 'overlay', t.id, 'upper', appName), work: under(p, 'overlay', t.id, 'work', appName) } : undefined,
       );
-      if (uidRange) shiftOwners(path.join(appDir, 'rootfs'), uidRange);
+      if (uidRange) shiftOwners(under(appDir, 'rootfs'), uidRange);
     }
     await touched;
-    if (opts.durable) writeFileDurable(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
-    else writeFileAtomic(path.join(p, 'pod'), serializePodManifest(manifest), 0o640);
-    if (overlay) fs.writeFileSync(path.join(p, 'overlay-prepared'), '', { mode: 0o640 });
+    if (opts.durable) writeFileDurable(under(p, 'pod'), serializePodManifest(manifest), 0o640);
+    else writeFileAtomic(under(p, 'pod'), serializePodManifest(manifest), 0o640);
+    if (overlay) fs.writeFileSync(under(p, 'overlay-prepared'), '', { mode: 0o640 });
     // A prepared pod must survive a crash until run-prepared; a pod run at once dies with the
     // machine anyway, and syncfs would wait for every dirty page of the filesystem.
     if (opts.durable) await native.syncfs(p);

@@ -10,12 +10,13 @@ import { native } from '../native';
 import { parseStage1Manifest, stage1Entrypoint, type Stage1Manifest } from './prepare';
 import { readUidRange, type UidRange } from './userns';
 import { mark } from '../util/timing';
+import { under } from '../util/paths';
 import { hostsFile, resolvConf, stage1RunArgs, type RunOptions } from './run-options';
 
 export type { RunOptions } from './run-options';
 
 export function writeNameResolution(podPath: string, o: RunOptions): void {
-  const etc = path.join(podPath, 'stage1', 'rootfs', 'etc');
+  const etc = under(podPath, 'stage1', 'rootfs', 'etc');
   native.createDirs([etc], 0o755);
   const resolv = resolvConf(o);
   if (resolv === 'host') fs.copyFileSync('/etc/resolv.conf', path.join(etc, 'rkt-resolv.conf'));
