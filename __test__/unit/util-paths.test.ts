@@ -9,6 +9,8 @@ test('under() is path.join for a normalized dir and single components', () => {
   for (const names of [[], ['pod'], ['stage1', 'rootfs', 'opt', 'stage2', 'app-1'], ['overlay', 'deps-sha512-' + 'ab'.repeat(32), 'upper', 'x.y']]) {
     assert.equal(under(dir, ...names), path.join(dir, ...names), names.join('/'));
   }
+  assert.equal(under('/', 'cas', 'db'), '/cas/db');
+  assert.equal(under('/'), '/');
 });
 
 test('under() refuses what is not one path component', () => {

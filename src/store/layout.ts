@@ -3,6 +3,7 @@
  * layout has one definition, shared by the store, pods and gc.
  */
 import * as path from 'node:path';
+import { under } from '../util/paths';
 
 export function keyShard(key: string): string {
   // diskv transform: "sha512-abcd…" → "sha512/ab"
@@ -10,56 +11,60 @@ export function keyShard(key: string): string {
   return path.join(key.slice(0, dash), key.slice(dash + 1, dash + 3));
 }
 
+/** The paths are built by under() from the data dir, normalized once here. */
 export class DataLayout {
-  constructor(readonly dataDir: string) {}
+  readonly dataDir: string;
+  constructor(dataDir: string) {
+    this.dataDir = path.resolve(dataDir);
+  }
 
   get casDir(): string {
-    return path.join(this.dataDir, 'cas');
+    return under(this.dataDir, 'cas');
   }
   get casTmpDir(): string {
-    return path.join(this.casDir, 'tmp');
+    return under(this.casDir, 'tmp');
   }
   get dbDir(): string {
-    return path.join(this.casDir, 'db');
+    return under(this.casDir, 'db');
   }
   get imageLocksDir(): string {
-    return path.join(this.casDir, 'imagelocks');
+    return under(this.casDir, 'imagelocks');
   }
   get treeDir(): string {
-    return path.join(this.casDir, 'tree');
+    return under(this.casDir, 'tree');
   }
   get treeLocksDir(): string {
-    return path.join(this.casDir, 'treestorelocks');
+    return under(this.casDir, 'treestorelocks');
   }
   get blobRoot(): string {
-    return path.join(this.casDir, 'blob');
+    return under(this.casDir, 'blob');
   }
   get manifestRoot(): string {
-    return path.join(this.casDir, 'imageManifest');
+    return under(this.casDir, 'imageManifest');
   }
   get locksDir(): string {
-    return path.join(this.dataDir, 'locks');
+    return under(this.dataDir, 'locks');
   }
   get prepareLock(): string {
-    return path.join(this.locksDir, 'prepareLock');
+    return under(this.locksDir, 'prepareLock');
   }
   get tmpDir(): string {
-    return path.join(this.dataDir, 'tmp');
+    return under(this.dataDir, 'tmp');
   }
   get podsDir(): string {
-    return path.join(this.dataDir, 'pods');
+    return under(this.dataDir, 'pods');
   }
 
   blobPath(key: string): string {
-    return path.join(this.blobRoot, keyShard(key), key);
+    return under(this.blobRoot, ...keyShard(key).split('/'), key);
   }
   manifestPath(key: string): string {
-    return path.join(this.manifestRoot, keyShard(key), key);
+    return under(this.manifestRoot, ...keyShard(key).split('/'), key);
   }
   tree(id: string): string {
-    return path.join(this.treeDir, id);
+    return under(this.treeDir, id);
   }
   treeRootfs(id: string): string {
-    return path.join(this.treeDir, id, 'rootfs');
+    return under(this.treeDir, id, 'rootfs');
   }
 }

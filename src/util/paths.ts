@@ -8,7 +8,8 @@ import { RktError } from '../errors';
 
 /** `dir/name/...`; each name must be one path component (not empty, `.`, `..`, nor holding `/`). */
 export function under(dir: string, ...names: string[]): string {
-  let out = dir;
+  if (names.length === 0) return dir;
+  let out = dir === '/' ? '' : dir;
   for (const n of names) {
     if (n === '' || n === '.' || n === '..' || n.includes('/')) throw new RktError('EINTERNAL', `not a path component: ${JSON.stringify(n)}`);
     out += '/' + n;
