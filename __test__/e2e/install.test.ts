@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO, RktContext } from './harness';
+import { aciEntries, exampleRootfs, inspectBinaryPath, manifestFor, writeAci } from '../../scripts/fixtures/aci';
 
 /**
  * The package copied to `pkg` without its code caches, with the repository's addon or an empty
@@ -80,6 +81,28 @@ describe("bin/rkt's code caches", () => {
     assert.ok(!caches().includes('rkt.js.version.cache'), 'but no code cache: that run compiled the parser');
     assert.equal(version().status, 0);
     assert.ok(caches().includes('rkt.js.version.cache'), 'the next run, which read the parser cache, wrote it');
+    for (const f of caches()) fs.rmSync(path.join(dist, f));
+  });
+
+  it("a run that adds its image to the store leaves run's code cache to the next run", async () => {
+    const image = ctx.path('inspect.aci');
+    const inspect = fs.readFileSync(inspectBinaryPath());
+    await writeAci(image, aciEntries(manifestFor('example.com/inspect', { version: '0.1.0', exec: ['/inspect', '--print-msg=hi'] }), exampleRootfs(inspect)));
+    const run = () => spawnSync(process.execPath, [rkt, ...ctx.globalArgs(), '--insecure-options=image', 'run', image], { encoding: 'utf8', timeout: 120_000 });
+    const first = run();
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(!caches().includes('rkt.js.run.cache'), 'the first run imported stage1 and the image: no cache');
+    const second = run(); // the file is imported again, but the store had it: a run as every later one
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stdout, /hi/);
+    assert.ok(caches().includes('rkt.js.run.cache'), 'the second run wrote it');
+    // stage1 is in the store now: adding the app's image alone is one-time work too
+    for (const f of caches()) fs.rmSync(path.join(dist, f));
+    const other = ctx.path('other.aci');
+    await writeAci(other, aciEntries(manifestFor('example.com/other', { version: '1', exec: ['/inspect', '--print-msg=other'] }), exampleRootfs(inspect)));
+    const third = spawnSync(process.execPath, [rkt, ...ctx.globalArgs(), '--insecure-options=image', 'run', other], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(third.status, 0, third.stderr);
+    assert.ok(!caches().includes('rkt.js.run.cache'), 'a run that added its image wrote no cache');
     for (const f of caches()) fs.rmSync(path.join(dist, f));
   });
 

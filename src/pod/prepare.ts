@@ -21,6 +21,7 @@ import { checkUserNamespaces, newUidRange, shiftOwners, writeUidRange, type UidR
 import { serializePodManifest, type PodManifest, type Volume } from '../schema/pod-manifest';
 import { mark } from '../util/timing';
 import { under } from '../util/paths';
+import { didOneTimeWork } from '../util/code-cache';
 
 export interface PrepareOptions {
   apps: AppArgs[];
@@ -119,7 +120,10 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo
   let overlay: boolean;
   let uidRange: UidRange | undefined;
   try {
+    const added = store.imagesAdded;
     ({ stage1Key, resolved, manifest } = await resolveImages(store, opts));
+    // a first run of an image (or of stage1, in a new store) is not what later runs do
+    if (store.imagesAdded !== added) didOneTimeWork();
     checkVolumeSources(manifest);
     if (opts.privateUsers) checkUserNamespaces();
     // The tree store is shared by every pod: only a copy can take the pod's owners.

@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import { RktError } from '../errors';
 import { packageRoot, packageVersion } from '../util/package-root';
 import type { ImageStore } from '../store/image-store';
-import { didOneTimeWork } from '../util/code-cache';
 import type { RktConfig } from '../config/types';
 
 export const STAGE1_NAME = 'coreos.com/rkt/stage1-native';
@@ -93,6 +92,5 @@ export async function selectStage1(
   }
   const file = location.startsWith('file://') ? new URL(location).pathname : location;
   if (!fs.existsSync(file)) throw new RktError('ENOTFOUND', `stage1 image ${file} does not exist (run scripts/build.sh)`);
-  didOneTimeWork(); // once per store
   return importFile(file);
 }

@@ -46,6 +46,7 @@ export class ImageStore {
    * manifests four or five times (name lookup, dependencies, pod manifest, tree, the pod's copy).
    */
   private readonly manifests = new Map<string, Buffer>();
+  private added = 0;
 
   private constructor(
     readonly layout: DataLayout,
@@ -199,6 +200,7 @@ export class ImageStore {
    */
   async importBuilt(built: { tmpPath: string; key: string; size: number; blobDigest?: string }, manifest: ImageManifest, opts: ImportOptions = {}): Promise<ImportedImage> {
     const { key } = built;
+    let isNew = false;
     try {
       await withKeyLock(this.layout.imageLocksDir, key, true, async () => {
         native.commitBlob(built.tmpPath, this.layout.blobPath(key));
@@ -207,6 +209,7 @@ export class ImageStore {
         const now = new Date();
         await this.db.transaction(async (tx) => {
           const prev = await tx.getAciInfo(key);
+          isNew = prev === undefined;
           await tx.upsertAciInfo({
             blobKey: key,
             name: manifest.name,
@@ -222,7 +225,13 @@ export class ImageStore {
     } finally {
       fs.rmSync(built.tmpPath, { force: true });
     }
+    if (isNew) this.added++;
     return { key, manifest, size: built.size };
+  }
+
+  /** How many images this process has added to the store (imports of a key it already had not counted). */
+  get imagesAdded(): number {
+    return this.added;
   }
 
   /** An image argument of the `image` subcommands: a key prefix, else a name[:version][,labels]. */
