@@ -22,6 +22,22 @@ read -r node ours < <(node dist/scripts/bench/interleaved.js "$RUNS" "bash $work
 nspawn=$(median_ms "$RUNS" "" "systemd-nspawn -q --register=no --keep-unit -D $work/bb/rootfs /bin/true")
 during=$(mounts_under "$work" | wc -l)
 
+# podman, when apt can install it: the same rootfs imported as an image into a store of its own
+# under $work, host network, no log driver, the exited container removed untimed before each run
+# (as the pods are). Its default runtime is crun (median_ms_crun: hybrid cgroups here); runc too.
+# The container asks for the ulimits podman would give it, above this machine's hard limits (crun
+# and runc then fail with EPERM): lower ones are given instead.
+podman=n/a podman_runc=n/a
+if need_pkgs podman >/dev/null 2>&1; then
+  PODMAN="podman --root $work/podman/root --runroot $work/podman/run --storage-driver=overlay --cgroup-manager=cgroupfs --events-backend=file"
+  extra_cleanup() { $PODMAN rm -af >/dev/null 2>&1; $PODMAN rmi -af >/dev/null 2>&1; }
+  tar -C "$work/bb/rootfs" -c . | $PODMAN import - localhost/bench-busybox:1.0 >/dev/null 2>&1
+  podman_run="run --network=host --log-driver=none --pull=never --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/bench-busybox:1.0 /bin/true"
+  printf '%s rm -af >/dev/null 2>&1\n' "$PODMAN" >"$work/podman-rm.sh"
+  podman=$(median_ms_crun "$RUNS" "bash $work/podman-rm.sh" "$PODMAN --runtime crun $podman_run")
+  podman_runc=$(median_ms "$RUNS" "bash $work/podman-rm.sh" "$PODMAN --runtime runc $podman_run")
+fi
+
 # Where a run's time goes: RKT_TIMING=1 marks (src/util/timing.ts), medians of 9 runs, in ms since
 # the process started; stage1 and the app come after "exec".
 phases=$(for _ in $(seq 9); do
@@ -45,8 +61,9 @@ done | node -e '
   console.log(out.join(", "));')
 
 echo "rkt run of /bin/true (busybox image, cached), median of $RUNS runs (node -e 0 and rkt run in turns)"
-printf '  %-28s %8s ms\n' "node -e 0" "$node" "rkt run" "$ours" "systemd-nspawn" "$nspawn"
+printf '  %-28s %8s ms\n' "node -e 0" "$node" "rkt run" "$ours" "systemd-nspawn" "$nspawn" "podman run (crun)" "$podman" "podman run (runc)" "$podman_runc"
 printf '  %-28s %8sx\n' "rkt run / node -e 0" "$(ratio "$ours" "$node")" "rkt run / systemd-nspawn" "$(ratio "$ours" "$nspawn")"
+[ "$podman" = n/a ] || printf '  %-28s %8sx\n' "rkt run / podman run (crun)" "$(ratio "$ours" "$podman")"
 printf '  %-28s %8s ms  (target < 25 ms)\n' "our own work (rkt - node)" "$(sub "$ours" "$node")"
 printf '  %-28s %8s     (overlays of the last exited pod, until gc)\n' "host mounts under the dir" "$during"
 echo "  start-up phases, ms since the process started (median of 9):"

@@ -48,17 +48,7 @@ node -e '
 stage1=$(median_ms "$RUNS" "bash $work/prep.sh" "bash $work/stage1.sh")
 wrapper=$(STAGE1=/bin/true median_ms "$RUNS" "" "bash $work/stage1.sh")
 runc=$(median_ms "$RUNS" "" "runc run --bundle $work/bundle $cid")
-crun_cmd="crun run --bundle $work/bundle $cid"
-if mountpoint -q /sys/fs/cgroup/unified; then
-  # Hybrid cgroups here: crun 1.8 refuses to run while the cgroup2 mount has a controller
-  # ("cgroups in hybrid mode not supported"). Hide that mount from crun only, in a private mount
-  # namespace made once, outside the timing; crun then uses the v1 controllers, as runc does.
-  export -f median_ms median
-  export work
-  crun=$(unshare -m --propagation private bash -c 'umount /sys/fs/cgroup/unified && median_ms "$@"' _ "$RUNS" "" "$crun_cmd")
-else
-  crun=$(median_ms "$RUNS" "" "$crun_cmd")
-fi
+crun=$(median_ms_crun "$RUNS" "" "crun run --bundle $work/bundle $cid")
 net=$(sub "$stage1" "$wrapper")
 
 echo "stage1 alone vs OCI runtimes, /bin/true on the same busybox rootfs, median of $RUNS runs"
