@@ -111,6 +111,9 @@ export declare function preloadLibrary(path: string): void
 /** A random version 4 UUID (pod ids). */
 export declare function randomUuid(): string
 
+/** The whole file (rkt_core::small_files). */
+export declare function readFile(path: string): Buffer
+
 /**
  * A file's bytes as a Buffer over a read-only mapping of the file (rkt_core::mapped), for
  * bin/rkt's code caches: V8 reads them in place. The Buffer must never be written.
@@ -197,3 +200,6 @@ export declare function tryFlock(fd: number, exclusive: boolean): boolean
 export declare function tryLockKeyFile(path: string, exclusive: boolean): number | null
 
 export declare function umount(target: string, lazy: boolean): void
+
+/** Creates (with `mode` less the umask) or truncates `path` and writes `data` (a string as UTF-8). */
+export declare function writeFile(path: string, data: string | Buffer, mode: number): void

@@ -188,3 +188,42 @@ describe('sha512Hex and randomUuid (libcrypto taken from the Node process)', () 
     assert.equal(seen.size, 500);
   });
 });
+
+describe('readFile and writeFile (small files, whole)', () => {
+  it('writes strings as UTF-8 and Buffers as they are, and reads back the same bytes', () => {
+    const f = path.join(tmp, 'small');
+    native.writeFile(f, 'pod é✓', 0o640);
+    assert.ok(native.readFile(f).equals(Buffer.from('pod é✓', 'utf8')));
+    const bytes = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff));
+    native.writeFile(f, bytes, 0o640);
+    assert.ok(native.readFile(f).equals(bytes));
+    assert.ok(fs.readFileSync(f).equals(bytes), 'what Node reads too');
+    native.writeFile(f, '', 0o640);
+    assert.equal(native.readFile(f).length, 0, 'truncated');
+  });
+
+  it('a new file gets the mode less the umask, as writeFileSync gives it', () => {
+    const ours = path.join(tmp, 'mode-ours');
+    const node = path.join(tmp, 'mode-node');
+    for (const mode of [0o640, 0o644, 0o600]) {
+      fs.rmSync(ours, { force: true });
+      fs.rmSync(node, { force: true });
+      native.writeFile(ours, 'x', mode);
+      fs.writeFileSync(node, 'x', { mode });
+      assert.equal(fs.statSync(ours).mode & 0o777, fs.statSync(node).mode & 0o777);
+    }
+  });
+
+  it('a missing file or directory is ENOTFOUND naming the path; a directory is EIO', () => {
+    assert.throws(
+      () => native.readFile(path.join(tmp, 'no-such-file')),
+      (e: unknown) => e instanceof RktError && e.code === 'ENOTFOUND' && e.message.includes('no-such-file'),
+    );
+    assert.throws(
+      () => native.writeFile(path.join(tmp, 'no-such-dir', 'f'), 'x', 0o640),
+      (e: unknown) => e instanceof RktError && e.code === 'ENOTFOUND' && e.message.includes('no-such-dir'),
+    );
+    assert.throws(() => native.readFile(tmp), (e: unknown) => e instanceof RktError && e.code === 'EIO');
+    assert.throws(() => native.writeFile(tmp, 'x', 0o640), (e: unknown) => e instanceof RktError && e.code === 'EIO');
+  });
+});

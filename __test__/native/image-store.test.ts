@@ -6,11 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ImageStore } from '../../src/store/image-store';
 import { RktError } from '../../src/errors';
+import { native } from '../../src/native';
 import { aciEntries, manifestFor, tarBuffer } from '../../scripts/fixtures/aci';
-
-// the module object itself (the import above is a read-only view): the spy below replaces a function on it
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const nodeFs = require('node:fs') as { readFileSync: unknown };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rkt-image-store-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -29,11 +26,11 @@ describe('manifests', () => {
   it('reads a manifest file once per process, however often it is asked for', async () => {
     const other = await ImageStore.open(path.join(tmp, 'data')); // nothing read yet
     const file = other.layout.manifestPath(key);
-    const real = fs.readFileSync;
+    const real = native.readFile;
     let reads = 0;
-    nodeFs.readFileSync = (p: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+    native.readFile = (p: string) => {
       if (p === file) reads++;
-      return (real as (...a: unknown[]) => unknown)(p, ...rest);
+      return real(p);
     };
     try {
       const first = other.readManifestRaw(key);
@@ -44,7 +41,7 @@ describe('manifests', () => {
       a.name = 'changed';
       assert.equal(other.readManifest(key).name, 'example.com/m', 'each parse is a fresh object');
     } finally {
-      nodeFs.readFileSync = real;
+      native.readFile = real;
       await other.close();
     }
   });

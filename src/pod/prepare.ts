@@ -151,7 +151,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo
   let stage1Manifest: Stage1Manifest;
   try {
     const p = pod.path;
-    fs.writeFileSync(under(p, 'pod-created'), '', { mode: 0o640 });
+    native.writeFile(under(p, 'pod-created'), '', 0o640);
     if (uidRange) writeUidRange(p, uidRange);
     // stage1
     mark('pod');
@@ -162,11 +162,11 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo
       await trees.render(stage1Key, true);
     }
     mark('stage1-tree');
-    fs.writeFileSync(under(p, 'stage1TreeStoreID'), s1.id, { mode: 0o640 });
+    native.writeFile(under(p, 'stage1TreeStoreID'), s1.id, 0o640);
     mkdirp(under(p, 'stage1'));
     // read once: copied into the pod, and parsed for the entrypoints stage0 execs
-    const s1manifest = fs.readFileSync(under(trees.path(s1.id), 'manifest'));
-    fs.writeFileSync(under(p, 'stage1', 'manifest'), s1manifest, { mode: 0o640 });
+    const s1manifest = native.readFile(under(trees.path(s1.id), 'manifest'));
+    native.writeFile(under(p, 'stage1', 'manifest'), s1manifest, 0o640);
     stage1Manifest = parseStage1Manifest(s1manifest);
     const stage1Rootfs = under(p, 'stage1', 'rootfs');
     await materialize(under(trees.path(s1.id), 'rootfs'), stage1Rootfs, overlay ? { upper: under(p, 'overlay', s1.id, 'upper'), work: under(p, 'overlay', s1.id, 'work') } : undefined);
@@ -179,11 +179,11 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo
       const info = under(p, 'appsinfo', appName);
       mkdirp(info);
       const rawManifest = store.readManifestRaw(r.key);
-      fs.writeFileSync(under(info, 'manifest'), rawManifest, { mode: 0o640 });
-      if (overlay) fs.writeFileSync(under(info, 'treeStoreID'), t.id, { mode: 0o640 });
+      native.writeFile(under(info, 'manifest'), rawManifest, 0o640);
+      if (overlay) native.writeFile(under(info, 'treeStoreID'), t.id, 0o640);
       const appDir = under(stage1Rootfs, 'opt', 'stage2', appName);
       mkdirp(appDir, 0o755);
-      fs.writeFileSync(under(appDir, 'manifest'), rawManifest, { mode: 0o640 });
+      native.writeFile(under(appDir, 'manifest'), rawManifest, 0o640);
       await materialize(
         under(trees.path(t.id), 'rootfs'),
         under(appDir, 'rootfs'),
@@ -194,7 +194,7 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo
     await touched;
     if (opts.durable) writeFileDurable(under(p, 'pod'), serializePodManifest(manifest), 0o640);
     else writeFileAtomic(under(p, 'pod'), serializePodManifest(manifest), 0o640);
-    if (overlay) fs.writeFileSync(under(p, 'overlay-prepared'), '', { mode: 0o640 });
+    if (overlay) native.writeFile(under(p, 'overlay-prepared'), '', 0o640);
     // A prepared pod must survive a crash until run-prepared; a pod run at once dies with the
     // machine anyway, and syncfs would wait for every dirty page of the filesystem.
     if (opts.durable) await native.syncfs(p);

@@ -261,7 +261,7 @@ export class ImageStore {
     let raw = this.manifests.get(key);
     if (raw) return raw;
     try {
-      raw = fs.readFileSync(this.layout.manifestPath(key));
+      raw = native.readFile(this.layout.manifestPath(key));
     } catch (e) {
       throw new RktError('ESTORE', `cannot read the manifest of image ${key}: ${(e as Error).message}`);
     }

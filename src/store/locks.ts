@@ -130,8 +130,8 @@ export function writeFileDurable(file: string, data: string | Buffer, mode = 0o6
 /** Write a small file atomically for concurrent readers (temp + rename), without waiting for the disk. */
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o640): void {
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  fs.writeFileSync(tmp, data, { mode });
   try {
+    native.writeFile(tmp, data, mode);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

@@ -17,6 +17,7 @@ pub mod mapped;
 pub mod mount;
 pub mod preload;
 pub mod render;
+pub mod small_files;
 pub mod stream_import;
 pub mod sync;
 pub mod treehash;

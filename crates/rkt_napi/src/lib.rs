@@ -385,6 +385,22 @@ pub fn create_dirs(paths: Vec<String>, mode: u32) -> Result<()> {
     rkt_core::dirs::create_dirs(&paths, mode).map_err(to_napi)
 }
 
+/// The whole file (rkt_core::small_files).
+#[napi]
+pub fn read_file(path: String) -> Result<Buffer> {
+    rkt_core::small_files::read_file(std::path::Path::new(&path)).map(Buffer::from).map_err(to_napi)
+}
+
+/// Creates (with `mode` less the umask) or truncates `path` and writes `data` (a string as UTF-8).
+#[napi]
+pub fn write_file(path: String, data: Either<String, Buffer>, mode: u32) -> Result<()> {
+    let bytes: &[u8] = match &data {
+        Either::A(s) => s.as_bytes(),
+        Either::B(b) => b,
+    };
+    rkt_core::small_files::write_file(std::path::Path::new(&path), bytes, mode).map_err(to_napi)
+}
+
 /// dlopen()s the shared library at `path` on a thread of its own and returns at once (see
 /// rkt_core::preload); a failure there only means the later load does the work itself.
 #[napi]
