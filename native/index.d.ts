@@ -96,11 +96,22 @@ export interface LayerInput {
   name: string
 }
 
+/** Creates one directory that must be new (EEXIST if it is not), with `mode` less the umask. */
+export declare function makeDir(path: string, mode: number): void
+
 /** Mounts an overlay (lower dirs read-only, writes to upper) on `target`. */
 export declare function mountOverlay(lower: Array<string>, upper: string, work: string, target: string): void
 
 /** Tries a scratch overlay mount under `dir`. */
 export declare function overlaySupported(dir: string): boolean
+
+export interface PathStat {
+  /** "file", "dir" or "other" */
+  kind: string
+  size: number
+  mtimeMs: number
+  dev: number
+}
 
 /**
  * dlopen()s the shared library at `path` on a thread of its own and returns at once (see
@@ -173,6 +184,9 @@ export interface SquashResult {
   files: number
 }
 
+/** stat(2), following symlinks (rkt_core::stat): null when the path does not exist. */
+export declare function statPath(path: string): PathStat | null
+
 export interface StreamedTree {
   dir: string
   files: number
@@ -191,6 +205,12 @@ export declare function treeStatSignature(dir: string): string
 
 /** Non-blocking flock: false when someone else holds a conflicting lock. */
 export declare function tryFlock(fd: number, exclusive: boolean): boolean
+
+/**
+ * A directory opened and flocked without waiting (rkt_core::lock::try_lock_dir): its fd, which
+ * the caller then owns, or null when another holder has a conflicting lock.
+ */
+export declare function tryLockDir(path: string, exclusive: boolean): number | null
 
 /**
  * A key lock file opened (created, with its directory, if missing) and flocked without waiting

@@ -22,6 +22,15 @@ export interface ImportResult {
   /** asked for with `render`, no tree: why the render stopped (a render of the blob will say it again) */
   treeError?: string;
 }
+/** What stat(2) says of a path, following symlinks (rkt_core::stat). */
+export interface PathStat {
+  kind: 'file' | 'dir' | 'other';
+  size: number;
+  /** as fs.Stats.mtimeMs */
+  mtimeMs: number;
+  dev: number;
+}
+
 export interface StreamedTree {
   dir: string;
   files: number;
@@ -102,6 +111,8 @@ interface Addon {
   flock(fd: number, exclusive: boolean): Promise<void>;
   tryFlock(fd: number, exclusive: boolean): boolean;
   tryLockKeyFile(path: string, exclusive: boolean): number | null;
+  tryLockDir(path: string, exclusive: boolean): number | null;
+  statPath(path: string): PathStat | null;
   funlock(fd: number): void;
   syncfs(path: string): Promise<void>;
   mountOverlay(lower: string[], upper: string, work: string, target: string): void;
@@ -112,6 +123,7 @@ interface Addon {
   preloadLibrary(path: string): void;
   readSourceLatin1(path: string): string;
   createDirs(paths: string[], mode: number): void;
+  makeDir(path: string, mode: number): void;
   readFile(path: string): Buffer;
   writeFile(path: string, data: string | Buffer, mode: number): void;
   coreVersion(): string;
@@ -209,7 +221,14 @@ export const native = {
   tryFlock: (fd: number, exclusive: boolean) => callSync((a) => a.tryFlock(fd, exclusive)),
   /** A free key lock taken in one call: the locked fd (the caller owns it), or null when it is held elsewhere. */
   tryLockKeyFile: (p: string, exclusive: boolean) => callSync((a) => a.tryLockKeyFile(p, exclusive)),
+  /** A free directory lock taken in one call: the locked fd (the caller owns it), or null when it is held elsewhere. */
+  tryLockDir: (p: string, exclusive: boolean) => callSync((a) => a.tryLockDir(p, exclusive)),
   funlock: (fd: number) => callSync((a) => a.funlock(fd)),
+  /**
+   * stat(2) following symlinks, null for a path that does not exist: for the paths `rkt run` looks
+   * at, where Node's statSync runs its own JS cold on its first call (0.3 to 0.4 ms).
+   */
+  stat: (p: string) => callSync((a) => a.statPath(p)),
   syncfs: (p: string) => call((a) => a.syncfs(p)),
   mountOverlay: (lower: string[], upper: string, work: string, target: string) => callSync((a) => a.mountOverlay(lower, upper, work, target)),
   bindMount: (src: string, target: string) => callSync((a) => a.bindMount(src, target)),
@@ -231,6 +250,8 @@ export const native = {
   readFile: (p: string) => callSync((a) => a.readFile(p)),
   /** Creates (`mode` less the umask) or truncates `p` and writes `data`; a failed write leaves what was written. */
   writeFile: (p: string, data: string | Buffer, mode: number) => callSync((a) => a.writeFile(p, data, mode)),
+  /** One directory that must be new: EEXIST if it is there (mkdir, not mkdir -p). */
+  makeDir: (p: string, mode: number) => callSync((a) => a.makeDir(p, mode)),
   coreVersion: () => callSync((a) => a.coreVersion()),
   /** What lstat says of every entry of a tree, hashed (synchronous: small trees only). */
   treeStatSignature: (dir: string) => callSync((a) => a.treeStatSignature(dir)),

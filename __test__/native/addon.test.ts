@@ -227,3 +227,48 @@ describe('readFile and writeFile (small files, whole)', () => {
     assert.throws(() => native.writeFile(tmp, 'x', 0o640), (e: unknown) => e instanceof RktError && e.code === 'EIO');
   });
 });
+
+describe('stat, makeDir and tryLockDir (the paths rkt run looks at)', () => {
+  it('stat says what fs.statSync says, following symlinks, and null for a missing path', () => {
+    const f = path.join(tmp, 'stat-me');
+    fs.writeFileSync(f, 'twelve bytes');
+    fs.symlinkSync(tmp, path.join(tmp, 'stat-link'));
+    const s = native.stat(f);
+    const n = fs.statSync(f);
+    assert.deepEqual(s, { kind: 'file', size: 12, mtimeMs: n.mtimeMs, dev: n.dev });
+    assert.equal(native.stat(path.join(tmp, 'stat-link'))?.kind, 'dir');
+    assert.equal(native.stat('/dev/null')?.kind, 'other');
+    assert.equal(native.stat(path.join(tmp, 'no-such')), null);
+    assert.throws(() => native.stat(path.join(f, 'under-a-file')), (e: unknown) => e instanceof RktError && e.message.includes('under-a-file'));
+  });
+
+  it('makeDir makes a new directory only', () => {
+    const d = path.join(tmp, 'new-dir');
+    native.makeDir(d, 0o750);
+    assert.ok(fs.statSync(d).isDirectory());
+    assert.throws(() => native.makeDir(d, 0o750), (e: unknown) => e instanceof RktError && e.code === 'EEXIST');
+    assert.throws(() => native.makeDir(path.join(tmp, 'no', 'parent'), 0o750), (e: unknown) => e instanceof RktError && e.code === 'ENOTFOUND');
+  });
+
+  it('a directory lock taken here is seen by another process, and FileLock.dir waits for it', async () => {
+    const d = path.join(tmp, 'lock-dir');
+    fs.mkdirSync(d);
+    const fd = native.tryLockDir(d, true);
+    assert.equal(typeof fd, 'number');
+    const probe = `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(d)},'r');process.exit(require(${JSON.stringify(path.resolve(__dirname, '../../src/native.js'))}).native.tryFlock(fd,false)?0:3)`;
+    assert.equal(spawnSync(process.execPath, ['-e', probe]).status, 3, 'held against another process');
+    assert.equal(native.tryLockDir(d, false), null, 'and against another open here');
+    assert.equal(FileLock.tryDir(d, false), undefined);
+    let got = false;
+    const waiting = FileLock.dir(d, false).then((l) => {
+      got = true;
+      return l;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(got, false, 'FileLock.dir waits while the lock is held');
+    fs.closeSync(fd as number);
+    (await waiting).release();
+    assert.equal(got, true);
+    assert.throws(() => native.tryLockDir(path.join(tmp, 'no-such-dir'), true), (e: unknown) => e instanceof RktError && e.code === 'ENOTFOUND');
+  });
+});

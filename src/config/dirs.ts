@@ -62,7 +62,8 @@ export function resolveDataDir(opts: DataDirOptions): string {
     dir = configured !== '' ? path.resolve(opts.cwd ?? process.cwd(), configured) : DEFAULT_DATA_DIR;
   }
   try {
-    return fs.realpathSync(dir);
+    // libuv's realpath(3): the JS realpathSync lstats each component itself
+    return fs.realpathSync.native(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return dir;
     throw new RktError('EIO', `cannot evaluate dataDir ${goQuote(dir)} real path: ${describeError(e)}`, { cause: e });

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
+import { native } from '../native';
 import { goQuote } from '../util/go';
 import { asObject, stringField } from './json';
 import { PARSERS, SUBDIR_KINDS } from './kinds';
@@ -34,6 +35,13 @@ function configError(message: string, cause?: unknown): RktError {
 
 /** validDir: false when missing, true for a directory (following symlinks), an error otherwise. */
 function validDir(p: string): boolean {
+  try {
+    const fast = native.stat(p);
+    if (fast === null) return false;
+    if (fast.kind === 'dir') return true;
+  } catch {
+    /* reported below, as Node reports it */
+  }
   let st: fs.Stats | undefined;
   try {
     // missing is the common case (six subdirectories are looked for): no exception made for it

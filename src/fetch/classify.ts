@@ -1,9 +1,9 @@
 /**
  * How rkt reads an image argument (rkt/image/common.go DistFromImageString, §4.3).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
+import { native } from '../native';
 
 export type ImageArg =
   | { kind: 'hash'; value: string }
@@ -17,7 +17,7 @@ export type ImageArg =
 function isRegularFile(p: string): boolean {
   try {
     // an image name is looked for as a file first: its absence makes no exception
-    return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+    return native.stat(p)?.kind === 'file';
   } catch {
     return false;
   }

@@ -144,7 +144,7 @@ export class NewPod {
     dirs.ensure();
     const uuid = native.randomUuid();
     const embryo = dirs.podPath('embryo', uuid);
-    fs.mkdirSync(embryo, { mode: 0o750 });
+    native.makeDir(embryo, 0o750);
     const lock = await FileLock.dir(embryo, true);
     return new NewPod(dirs, uuid, 'embryo', lock, durable);
   }

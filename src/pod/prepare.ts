@@ -67,10 +67,10 @@ function useOverlay(store: ImageStore, noOverlay: boolean, warn: (l: string) => 
   if (noOverlay) return false;
   const dir = store.layout.tmpDir;
   const memo = path.join(dir, 'overlay-support');
-  const dev = String(fs.statSync(dir).dev);
+  const dev = String(native.stat(dir)?.dev ?? fs.statSync(dir).dev);
   let ok: boolean | undefined;
   try {
-    const [d, v] = fs.readFileSync(memo, 'utf8').trim().split(' ');
+    const [d, v] = native.readFile(memo).toString('utf8').trim().split(' ');
     if (d === dev) ok = v === 'yes';
   } catch {
     /* not probed yet */

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
+import { native } from '../native';
 import { packageRoot, packageVersion } from '../util/package-root';
 import type { ImageStore } from '../store/image-store';
 import type { RktConfig } from '../config/types';
@@ -17,7 +18,7 @@ export const STAGE1_NAME = 'coreos.com/rkt/stage1-native';
  */
 export function stage1Version(): string {
   try {
-    return fs.readFileSync(path.join(shippedStage1Dir(), 'stage1-native.version'), 'utf8').trim() || packageVersion();
+    return native.readFile(path.join(shippedStage1Dir(), 'stage1-native.version')).toString('utf8').trim() || packageVersion();
   } catch {
     return packageVersion();
   }

@@ -14,10 +14,10 @@
  * `tx` handle, or the outer handle called from within `fn`) joins that transaction.
  */
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as Sqlite3 from 'sqlite3';
 import { RktError } from '../errors';
+import { native } from '../native';
 import { MIGRATIONS } from './db-migrations';
 import { isFullKey } from './keys';
 
@@ -312,7 +312,7 @@ export class StoreDb {
     const file = dbPath(casDir);
     let sqlite: typeof Sqlite3;
     try {
-      mkdirSync(path.dirname(file), { recursive: true });
+      native.createDirs([path.dirname(file)], 0o777);
       // loaded here so that commands which never touch the store never load the native module
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       sqlite = require('sqlite3') as typeof Sqlite3;
@@ -577,7 +577,7 @@ export class StoreDb {
   /** Frames in the WAL file, valid or not (0 when it does not exist). */
   private walFrames(): number {
     try {
-      return Math.floor(statSync(`${this.conn.file}-wal`).size / WAL_FRAME_BYTES);
+      return Math.floor((native.stat(`${this.conn.file}-wal`)?.size ?? 0) / WAL_FRAME_BYTES);
     } catch {
       return 0;
     }

@@ -16,6 +16,19 @@ async function lockFd(fd: number, exclusive: boolean): Promise<void> {
   await native.flock(fd, exclusive);
 }
 
+/**
+ * A free directory lock in one native call (the common case: the store's and a new pod's in `rkt
+ * run`): its fd, null when it is held elsewhere, undefined when the open failed, which the
+ * caller's own open then reports as it always has.
+ */
+function tryLockDir(dirPath: string, exclusive: boolean): number | null | undefined {
+  try {
+    return native.tryLockDir(dirPath, exclusive);
+  } catch {
+    return undefined;
+  }
+}
+
 export class FileLock {
   private constructor(
     readonly path: string,
@@ -28,6 +41,8 @@ export class FileLock {
   }
 
   static async dir(dirPath: string, exclusive: boolean): Promise<FileLock> {
+    const free = tryLockDir(dirPath, exclusive);
+    if (typeof free === 'number') return new FileLock(dirPath, free);
     const fd = fs.openSync(dirPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
       await lockFd(fd, exclusive);
@@ -40,6 +55,9 @@ export class FileLock {
 
   /** Non-blocking: undefined when the lock is held elsewhere. */
   static tryDir(dirPath: string, exclusive: boolean): FileLock | undefined {
+    const free = tryLockDir(dirPath, exclusive);
+    if (typeof free === 'number') return new FileLock(dirPath, free);
+    if (free === null) return undefined;
     const fd = fs.openSync(dirPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     if (!native.tryFlock(fd, exclusive)) {
       fs.closeSync(fd);

@@ -8,8 +8,8 @@
  * paths, the package's exports, a realpath). Anywhere else (a dependency hoisted above rkt, as
  * when rkt is installed into a project) require.resolve finds it as before.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { native } from '../native';
 import { packageRoot } from '../util/package-root';
 
 let found: string | undefined;
@@ -19,7 +19,7 @@ export function sqlite3NativePath(): string {
   let dir: string | undefined;
   try {
     const own = path.join(packageRoot(), 'node_modules', 'sqlite3');
-    if (fs.statSync(path.join(own, 'package.json'), { throwIfNoEntry: false })?.isFile()) dir = own;
+    if (native.stat(path.join(own, 'package.json'))?.kind === 'file') dir = own;
   } catch {
     /* no package root: resolve as Node does */
   }

@@ -164,7 +164,7 @@ export class TreeStore {
     let sig: string | undefined;
     try {
       sig = native.treeStatSignature(dir);
-      if (this.isRendered(id) && fs.readFileSync(statFile, 'utf8') === sig) return { ok: true };
+      if (this.isRendered(id) && native.readFile(statFile).toString('utf8') === sig) return { ok: true };
     } catch {
       /* no signature yet, or an unreadable tree: the full check decides */
     }

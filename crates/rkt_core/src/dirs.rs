@@ -18,6 +18,12 @@ pub fn create_dirs(paths: &[&Path], mode: u32) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// Creates one directory with `mode` (less the umask); an existing one is EEXIST, a missing
+/// parent ENOTFOUND: for a directory that must be new (a pod's, named by a fresh UUID).
+pub fn make_dir(path: &Path, mode: u32) -> Result<(), CoreError> {
+    std::fs::DirBuilder::new().mode(mode).create(path).map_err(|e| CoreError::io(format!("cannot create {}", path.display()), e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +56,15 @@ mod tests {
         std::fs::write(&f, "").unwrap();
         let e = create_dirs(&[&f.join("sub")], 0o755).unwrap_err().to_string();
         assert!(e.contains(&f.join("sub").display().to_string()), "{e}");
+    }
+
+    #[test]
+    fn make_dir_makes_a_new_one_only() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("pod");
+        make_dir(&d, 0o750).unwrap();
+        assert!(d.is_dir());
+        assert_eq!(make_dir(&d, 0o750).unwrap_err().code(), "EEXIST");
+        assert_eq!(make_dir(&t.path().join("no/parent"), 0o750).unwrap_err().code(), "ENOTFOUND");
     }
 }

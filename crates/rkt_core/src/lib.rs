@@ -18,6 +18,7 @@ pub mod mount;
 pub mod preload;
 pub mod render;
 pub mod small_files;
+pub mod stat;
 pub mod stream_import;
 pub mod sync;
 pub mod treehash;

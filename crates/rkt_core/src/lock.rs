@@ -79,6 +79,21 @@ pub fn try_lock_key_file(path: &Path, exclusive: bool) -> Result<Option<OwnedFd>
     Err(CoreError::Io(format!("cannot lock {}: lock file keeps changing", path.display())))
 }
 
+/// A directory opened (read-only, O_DIRECTORY, close-on-exec) and flocked without waiting, in one
+/// call: the store's lock and a new pod's in `rkt run`. Ok(None): another holder has a
+/// conflicting lock (the caller waits its own way).
+pub fn try_lock_dir(path: &Path, exclusive: bool) -> Result<Option<OwnedFd>, CoreError> {
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| CoreError::io(format!("cannot open {}", path.display()), e))?;
+    if !try_lock(dir.as_raw_fd(), exclusive)? {
+        return Ok(None);
+    }
+    Ok(Some(dir.into()))
+}
+
 pub fn unlock(fd: i32) -> Result<(), CoreError> {
     // SAFETY: as above.
     let rc = unsafe { libc::flock(fd, libc::LOCK_UN) };
@@ -106,6 +121,24 @@ mod tests {
         assert!(try_lock(b.as_raw_fd(), false).unwrap());
         // shared locks coexist
         assert!(try_lock(a.as_raw_fd(), false).unwrap());
+    }
+
+    #[test]
+    fn dir_lock_is_taken_when_free_and_reports_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = try_lock_dir(dir.path(), true).unwrap().expect("a free lock is taken");
+        assert!(try_lock_dir(dir.path(), false).unwrap().is_none(), "an exclusive holder excludes a reader");
+        // SAFETY: F_GETFD on an fd this test owns.
+        assert_ne!(unsafe { libc::fcntl(a.as_raw_fd(), libc::F_GETFD) } & libc::FD_CLOEXEC, 0, "close-on-exec");
+        drop(a);
+        let r1 = try_lock_dir(dir.path(), false).unwrap().expect("free again once the fd is closed");
+        let r2 = try_lock_dir(dir.path(), false).unwrap().expect("shared locks coexist");
+        assert!(try_lock_dir(dir.path(), true).unwrap().is_none());
+        drop((r1, r2));
+        let missing = try_lock_dir(&dir.path().join("missing"), true).unwrap_err();
+        assert_eq!(missing.code(), "ENOTFOUND");
+        std::fs::write(dir.path().join("f"), b"").unwrap();
+        assert!(try_lock_dir(&dir.path().join("f"), true).is_err(), "a file is not a directory");
     }
 
     #[test]

@@ -320,6 +320,31 @@ pub fn try_lock_key_file(path: String, exclusive: bool) -> Result<Option<i32>> {
     Ok(fd.map(IntoRawFd::into_raw_fd))
 }
 
+/// A directory opened and flocked without waiting (rkt_core::lock::try_lock_dir): its fd, which
+/// the caller then owns, or null when another holder has a conflicting lock.
+#[napi]
+pub fn try_lock_dir(path: String, exclusive: bool) -> Result<Option<i32>> {
+    use std::os::fd::IntoRawFd;
+    let fd = rkt_core::lock::try_lock_dir(path.as_ref(), exclusive).map_err(to_napi)?;
+    Ok(fd.map(IntoRawFd::into_raw_fd))
+}
+
+#[napi(object)]
+pub struct PathStat {
+    /// "file", "dir" or "other"
+    pub kind: String,
+    pub size: f64,
+    pub mtime_ms: f64,
+    pub dev: f64,
+}
+
+/// stat(2), following symlinks (rkt_core::stat): null when the path does not exist.
+#[napi]
+pub fn stat_path(path: String) -> Result<Option<PathStat>> {
+    let s = rkt_core::stat::stat(std::path::Path::new(&path)).map_err(to_napi)?;
+    Ok(s.map(|s| PathStat { kind: s.kind.to_string(), size: s.size as f64, mtime_ms: s.mtime_ms, dev: s.dev as f64 }))
+}
+
 #[napi]
 pub fn funlock(fd: i32) -> Result<()> {
     rkt_core::lock::unlock(fd).map_err(to_napi)
@@ -399,6 +424,12 @@ pub fn write_file(path: String, data: Either<String, Buffer>, mode: u32) -> Resu
         Either::B(b) => b,
     };
     rkt_core::small_files::write_file(std::path::Path::new(&path), bytes, mode).map_err(to_napi)
+}
+
+/// Creates one directory that must be new (EEXIST if it is not), with `mode` less the umask.
+#[napi]
+pub fn make_dir(path: String, mode: u32) -> Result<()> {
+    rkt_core::dirs::make_dir(std::path::Path::new(&path), mode).map_err(to_napi)
 }
 
 /// dlopen()s the shared library at `path` on a thread of its own and returns at once (see
