@@ -139,6 +139,12 @@ export declare function readMapped(path: string): Buffer
  */
 export declare function readSourceLatin1(path: string): string
 
+/** Closes a lock's fd (rkt_core::lock::release), which drops its flock. */
+export declare function releaseLock(fd: number): void
+
+/** rename(2) (rkt_core::small_files::rename). */
+export declare function renamePath(from: string, to: string): void
+
 export interface RenderImageInput {
   blobPath: string
   key: string

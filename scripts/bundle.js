@@ -22,6 +22,18 @@ const esbuild = require('esbuild');
 const root = path.join(__dirname, '..');
 
 const PATCHES = [
+  // register() makes an instance of the command to read its options, and process() made another:
+  // the first parse uses the registration's (fields not yet overwritten), later ones a new one
+  {
+    file: /clipanion[\\/]lib[\\/]advanced[\\/]Cli\.js$/,
+    from: '        this.registrations.set(commandClass, { specs, builder, index });',
+    to: '        this.registrations.set(commandClass, { specs, builder, index, unused: command });',
+  },
+  {
+    file: /clipanion[\\/]lib[\\/]advanced[\\/]Cli\.js$/,
+    from: '                    const command = new commandClass();\n                    command.context = context;',
+    to: '                    const command = record.unused || new commandClass();\n                    record.unused = undefined;\n                    command.context = context;',
+  },
   {
     file: /clipanion[\\/]lib[\\/]platform[\\/]node\.js$/,
     from: "var tty = require('tty');",

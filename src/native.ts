@@ -124,6 +124,8 @@ interface Addon {
   readSourceLatin1(path: string): string;
   createDirs(paths: string[], mode: number): void;
   makeDir(path: string, mode: number): void;
+  renamePath(from: string, to: string): void;
+  releaseLock(fd: number): void;
   readFile(path: string): Buffer;
   writeFile(path: string, data: string | Buffer, mode: number): void;
   coreVersion(): string;
@@ -250,6 +252,17 @@ export const native = {
   readFile: (p: string) => callSync((a) => a.readFile(p)),
   /** Creates (`mode` less the umask) or truncates `p` and writes `data`; a failed write leaves what was written. */
   writeFile: (p: string, data: string | Buffer, mode: number) => callSync((a) => a.writeFile(p, data, mode)),
+  /** As fs.existsSync (false for any error), for the paths `rkt run` looks for: see stat. */
+  exists: (p: string) => {
+    try {
+      return load().statPath(p) !== null;
+    } catch {
+      return false;
+    }
+  },
+  rename: (from: string, to: string) => callSync((a) => a.renamePath(from, to)),
+  /** Closes a lock's fd, which drops its flock. */
+  releaseLock: (fd: number) => callSync((a) => a.releaseLock(fd)),
   /** One directory that must be new: EEXIST if it is there (mkdir, not mkdir -p). */
   makeDir: (p: string, mode: number) => callSync((a) => a.makeDir(p, mode)),
   coreVersion: () => callSync((a) => a.coreVersion()),

@@ -271,4 +271,28 @@ describe('stat, makeDir and tryLockDir (the paths rkt run looks at)', () => {
     assert.equal(got, true);
     assert.throws(() => native.tryLockDir(path.join(tmp, 'no-such-dir'), true), (e: unknown) => e instanceof RktError && e.code === 'ENOTFOUND');
   });
+
+  it('releaseLock closes the fd, and so drops the lock', () => {
+    const d = path.join(tmp, 'release-dir');
+    fs.mkdirSync(d);
+    const fd = native.tryLockDir(d, true) as number;
+    assert.equal(native.tryLockDir(d, true), null);
+    native.releaseLock(fd);
+    const again = native.tryLockDir(d, true);
+    assert.equal(typeof again, 'number', 'free once released');
+    native.releaseLock(again as number);
+    assert.throws(() => fs.fstatSync(fd), /EBADF/, 'the fd is closed');
+  });
+
+  it('exists is fs.existsSync, false for any failure; rename replaces, and a missing source is ENOTFOUND', () => {
+    const f = path.join(tmp, 'exists-me');
+    fs.writeFileSync(f, 'x');
+    for (const p of [f, tmp, path.join(tmp, 'nope'), path.join(f, 'under-a-file'), '']) assert.equal(native.exists(p), fs.existsSync(p), p);
+    const g = path.join(tmp, 'renamed');
+    fs.writeFileSync(g, 'old');
+    native.rename(f, g);
+    assert.equal(fs.readFileSync(g, 'utf8'), 'x');
+    assert.equal(fs.existsSync(f), false);
+    assert.throws(() => native.rename(f, g), (e: unknown) => e instanceof RktError && e.code === 'ENOTFOUND' && e.message.includes('exists-me'));
+  });
 });

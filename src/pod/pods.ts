@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RktError } from '../errors';
 import { native } from '../native';
-import { FileLock, fsyncDir } from '../store/locks';
+import { FileLock, fsyncDir, renameFile } from '../store/locks';
 
 export const POD_STATE_DIRS = ['embryo', 'prepare', 'prepared', 'run', 'exited-garbage', 'garbage'] as const;
 export type PodStateDir = (typeof POD_STATE_DIRS)[number];
@@ -184,7 +184,7 @@ export class NewPod {
 
   private move(to: PodStateDir): void {
     const from = this.path;
-    fs.renameSync(from, this.dirs.podPath(to, this.uuid));
+    renameFile(from, this.dirs.podPath(to, this.uuid));
     if (this.durable) fsyncDir(this.dirs.stateDir(to));
     this.dir = to;
   }

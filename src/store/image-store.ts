@@ -60,7 +60,7 @@ export class ImageStore {
    */
   static openIfPresent(dataDir: string): Promise<ImageStore> | undefined {
     const layout = new DataLayout(dataDir);
-    return fs.existsSync(path.join(layout.dbDir, DB_FILE)) ? ImageStore.open(dataDir) : undefined;
+    return native.exists(path.join(layout.dbDir, DB_FILE)) ? ImageStore.open(dataDir) : undefined;
   }
 
   /** Opens (creating if needed) the store under `dataDir`; holds a shared lock on cas/ while open. */

@@ -96,7 +96,7 @@ export class FileLock {
 
   release(): void {
     if (this.fd === undefined) return;
-    fs.closeSync(this.fd); // closing drops the flock
+    native.releaseLock(this.fd); // closing drops the flock
     this.fd = undefined;
   }
 }
@@ -145,12 +145,24 @@ export function writeFileDurable(file: string, data: string | Buffer, mode = 0o6
   }
 }
 
+/**
+ * rename(2) through the addon: the first call of Node's renameSync runs Node's own JS cold. A
+ * failure is reported by renameSync, as Node reports it (a rename that failed did nothing).
+ */
+export function renameFile(from: string, to: string): void {
+  try {
+    native.rename(from, to);
+  } catch {
+    fs.renameSync(from, to);
+  }
+}
+
 /** Write a small file atomically for concurrent readers (temp + rename), without waiting for the disk. */
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o640): void {
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
     native.writeFile(tmp, data, mode);
-    fs.renameSync(tmp, file);
+    renameFile(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;

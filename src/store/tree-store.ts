@@ -72,7 +72,7 @@ export class TreeStore {
   }
 
   isRendered(id: string): boolean {
-    return fs.existsSync(path.join(this.path(id), MARKER));
+    return native.exists(path.join(this.path(id), MARKER));
   }
 
   async idFor(key: string): Promise<{ id: string; deps: DepEntry[] }> {

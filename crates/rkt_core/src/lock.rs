@@ -94,6 +94,17 @@ pub fn try_lock_dir(path: &Path, exclusive: bool) -> Result<Option<OwnedFd>, Cor
     Ok(Some(dir.into()))
 }
 
+/// Closes a lock's fd, which drops its flock.
+pub fn release(fd: i32) -> Result<(), CoreError> {
+    // SAFETY: closing an integer fd the caller owns; nothing else is touched.
+    let rc = unsafe { libc::close(fd) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(CoreError::Io(format!("close of fd {fd}: {}", std::io::Error::last_os_error())))
+    }
+}
+
 pub fn unlock(fd: i32) -> Result<(), CoreError> {
     // SAFETY: as above.
     let rc = unsafe { libc::flock(fd, libc::LOCK_UN) };
@@ -135,6 +146,11 @@ mod tests {
         let r2 = try_lock_dir(dir.path(), false).unwrap().expect("shared locks coexist");
         assert!(try_lock_dir(dir.path(), true).unwrap().is_none());
         drop((r1, r2));
+        use std::os::fd::IntoRawFd;
+        let fd = try_lock_dir(dir.path(), true).unwrap().unwrap().into_raw_fd();
+        release(fd).unwrap();
+        assert!(try_lock_dir(dir.path(), true).unwrap().is_some(), "released by the close");
+        assert!(release(fd).is_err(), "an fd closed already");
         let missing = try_lock_dir(&dir.path().join("missing"), true).unwrap_err();
         assert_eq!(missing.code(), "ENOTFOUND");
         std::fs::write(dir.path().join("f"), b"").unwrap();

@@ -27,6 +27,11 @@ pub fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), CoreError> 
     f.write_all(data).map_err(|e| CoreError::io(ctx(), e))
 }
 
+/// rename(2): how a small file written under a temp name is published, and a pod moves state.
+pub fn rename(from: &Path, to: &Path) -> Result<(), CoreError> {
+    std::fs::rename(from, to).map_err(|e| CoreError::io(format!("cannot rename {} to {}", from.display(), to.display()), e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +77,24 @@ mod tests {
         let e = write_file(&d.path().join("no/such/dir"), b"x", 0o644).unwrap_err();
         assert_eq!(e.code(), "ENOTFOUND");
         assert!(e.to_string().contains("no/such/dir"), "{e}");
+    }
+
+    #[test]
+    fn rename_replaces_the_target_and_a_missing_source_is_not_found() {
+        let d = tmp();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        write_file(&a, b"new", 0o640).unwrap();
+        write_file(&b, b"old", 0o640).unwrap();
+        rename(&a, &b).unwrap();
+        assert_eq!(read_file(&b).unwrap(), b"new");
+        assert!(!a.exists());
+        let e = rename(&a, &b).unwrap_err();
+        assert_eq!(e.code(), "ENOTFOUND");
+        assert!(e.to_string().contains(&a.display().to_string()), "{e}");
+        std::fs::create_dir(d.path().join("dir")).unwrap();
+        std::fs::create_dir(d.path().join("dir2")).unwrap();
+        rename(&d.path().join("dir"), &d.path().join("dir2")).unwrap(); // an empty dir may be replaced
+        assert!(d.path().join("dir2").is_dir());
     }
 
     #[test]

@@ -345,6 +345,12 @@ pub fn stat_path(path: String) -> Result<Option<PathStat>> {
     Ok(s.map(|s| PathStat { kind: s.kind.to_string(), size: s.size as f64, mtime_ms: s.mtime_ms, dev: s.dev as f64 }))
 }
 
+/// Closes a lock's fd (rkt_core::lock::release), which drops its flock.
+#[napi]
+pub fn release_lock(fd: i32) -> Result<()> {
+    rkt_core::lock::release(fd).map_err(to_napi)
+}
+
 #[napi]
 pub fn funlock(fd: i32) -> Result<()> {
     rkt_core::lock::unlock(fd).map_err(to_napi)
@@ -424,6 +430,12 @@ pub fn write_file(path: String, data: Either<String, Buffer>, mode: u32) -> Resu
         Either::B(b) => b,
     };
     rkt_core::small_files::write_file(std::path::Path::new(&path), bytes, mode).map_err(to_napi)
+}
+
+/// rename(2) (rkt_core::small_files::rename).
+#[napi]
+pub fn rename_path(from: String, to: String) -> Result<()> {
+    rkt_core::small_files::rename(std::path::Path::new(&from), std::path::Path::new(&to)).map_err(to_napi)
 }
 
 /// Creates one directory that must be new (EEXIST if it is not), with `mode` less the umask.
