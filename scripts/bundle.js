@@ -116,8 +116,12 @@ const PATCHES = [
   },
 ];
 
+// process.dlopen, as Node's loader loads a .node file but without its resolution (a realpath in JS
+// that lstats every component of the path, and node_modules may be a symlink)
 const SQLITE3_BINDING = `
-module.exports = require(require(${JSON.stringify(path.join(root, 'dist/src/store/sqlite-path.js'))}).sqlite3NativePath());
+const binding = { exports: {} };
+process.dlopen(binding, require(${JSON.stringify(path.join(root, 'dist/src/store/sqlite-path.js'))}).sqlite3NativePath());
+module.exports = binding.exports;
 `;
 
 const loadSqlite3Directly = {

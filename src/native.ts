@@ -150,6 +150,9 @@ let addon: Addon | undefined;
 function load(): Addon {
   if (addon) return addon;
   const file = path.join(packageRoot(), 'native', `rkt.linux-${process.arch}-gnu.node`);
+  // bin/rkt has loaded it already (process.dlopen, no resolution)
+  const given = (globalThis as Record<symbol, unknown>)[Symbol.for('rkt.addon')] as { file: string; exports: Addon } | undefined;
+  if (given?.file === file) return (addon = given.exports);
   try {
     addon = require(file) as Addon;
   } catch (e) {
