@@ -3,12 +3,12 @@
 //! whose first use costs a `rkt run` about 2 ms of start-up; the addon is
 //! loaded anyway.
 
-use crate::digest::Sha512;
+use crate::digest::SmallSha512;
 use crate::error::{CoreError, Result};
 
 /// All 128 hex digits of the SHA-512 of `data`.
 pub fn sha512_hex(data: &[u8]) -> String {
-    let mut h = Sha512::new();
+    let mut h = SmallSha512::new();
     h.update(data);
     h.finish_hex()
 }

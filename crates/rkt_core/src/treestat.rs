@@ -17,7 +17,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::digest::Sha512;
+use crate::digest::SmallSha512;
 use crate::error::{CoreError, Result};
 
 /// Top-level entries of a tree store directory that are part of the image.
@@ -25,7 +25,7 @@ const TOP: [&str; 2] = ["manifest", "rootfs"];
 
 /// "statsig-" + 64 hex digits over the tree at `dir` (its `manifest` and `rootfs/`).
 pub fn tree_stat_signature(dir: &Path) -> Result<String> {
-    let mut h = Sha512::new();
+    let mut h = SmallSha512::new();
     for name in TOP {
         let p = dir.join(name);
         match fs::symlink_metadata(&p) {
@@ -42,7 +42,7 @@ pub fn tree_stat_signature(dir: &Path) -> Result<String> {
     Ok(format!("statsig-{}", &h.finish_hex()[..64]))
 }
 
-fn walk(h: &mut Sha512, dir: &Path, rel: &[u8]) -> Result<()> {
+fn walk(h: &mut SmallSha512, dir: &Path, rel: &[u8]) -> Result<()> {
     let ctx = || format!("read directory {}", dir.display());
     let mut names: Vec<OsString> = fs::read_dir(dir)
         .map_err(|e| CoreError::io(ctx(), e))?
@@ -64,7 +64,7 @@ fn walk(h: &mut Sha512, dir: &Path, rel: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn record(h: &mut Sha512, rel: &[u8], md: &fs::Metadata) {
+fn record(h: &mut SmallSha512, rel: &[u8], md: &fs::Metadata) {
     h.update(&(rel.len() as u64).to_le_bytes());
     h.update(rel);
     for v in [
