@@ -32,27 +32,9 @@ impl SmallSha512 {
     }
 }
 
+/// Without a libcrypto feature, the store's hash is the same sha2.
 #[cfg(not(any(feature = "openssl", feature = "host-openssl")))]
-pub(crate) struct Sha512(sha2::Sha512);
-
-#[cfg(not(any(feature = "openssl", feature = "host-openssl")))]
-impl Sha512 {
-    pub(crate) fn new() -> Self {
-        use sha2::Digest;
-        Sha512(sha2::Sha512::new())
-    }
-
-    pub(crate) fn update(&mut self, data: &[u8]) {
-        use sha2::Digest;
-        self.0.update(data);
-    }
-
-    /// All 128 hex digits.
-    pub(crate) fn finish_hex(self) -> String {
-        use sha2::Digest;
-        hex::encode(self.0.finalize())
-    }
-}
+pub(crate) type Sha512 = SmallSha512;
 
 #[cfg(all(feature = "openssl", not(feature = "host-openssl")))]
 pub(crate) struct Sha512(openssl::sha::Sha512);
