@@ -12,7 +12,7 @@ use crate::linux::{self, LinuxSyscalls};
 use crate::mounts::{self, AppMountSpec, VolumeBind};
 use crate::pod::{PodManifest, RuntimeApp};
 use crate::reaper::{self, Effects, Pod};
-use crate::{caps, cgroups, enter, env, layout, podfiles, userns, volumes};
+use crate::{caps, cgroups, enter, env, layout, pivot, podfiles, userns, volumes};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
@@ -370,8 +370,12 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
         };
         std::process::exit(code);
     }
-    // Written while PID 1 mounts the pod, on the other CPU: what `rkt enter` reads, which it
-    // looks for only once the pid file below is there (about 1 ms of creates in the overlay).
+    // Written while PID 1 mounts the pod: what `rkt enter` reads, which it looks for only once
+    // the pid file below is there (about 1 ms of creates in the overlay). PID 1 is what the pod
+    // waits for and these files are not, but while stage0's memory holder frees Node's memory on
+    // the other CPU both share one, and this process, already running, would go first: as an
+    // idle-priority task it yields to PID 1 and writes whenever PID 1 waits.
+    let idle = linux::set_idle_priority(true);
     if let Err(e) = write_enter_files(&pod, &specs) {
         linux::kill(child, libc::SIGKILL);
         let _ = linux::wait_pid(child);
@@ -382,6 +386,10 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
     {
         linux::kill(child, libc::SIGKILL);
         return Err(io_err("failed to write the pid file")(e));
+    }
+    if idle {
+        // back to normal for what follows: forwarding signals and the pod's exit are urgent
+        linux::set_idle_priority(false);
     }
     if let (Some((up, down)), Some((shift, count))) = (sync, a.private_users) {
         drop(up.write);
@@ -395,6 +403,8 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
     log.debug(&format!("pod PID 1 is host pid {child}"));
     drop(cgroup_fds);
     let code = wait_for_pod(child, a.interactive);
+    // stage0's memory holder may still be freeing Node's memory: nothing of rkt may outlive it.
+    linux::reap_all_children();
     log.debug(&format!("pod exited with code {code}"));
     if let Err(e) = cgroups::remove(&pod) {
         eprintln!("stage1: {e}");
@@ -489,7 +499,8 @@ fn pid1(
         mounts::execute(&LinuxSyscalls::default(), &layout::app_rootfs(pod, &s.name), &s.mounts)?;
     }
     log.debug("app filesystems mounted");
-    pivot_into(&s1c).map_err(io_err(format!("failed to pivot into {}", s1.display())))?;
+    // With a user namespace to enter below, PID 1 must be single-threaded: the unmount waits.
+    pivot::pivot_into(&s1c, sync.is_some()).map_err(io_err(format!("failed to pivot into {}", s1.display())))?;
     // The lock fd and anything else inherited point into the host; PID 1 needs none of them, and
     // non-dumpable keeps apps from reaching PID 1's descriptors through /proc/1/fd.
     let mut keep: Vec<RawFd> = specs
@@ -559,19 +570,6 @@ fn pid1(
         &mut fx,
         a.interactive,
     ))
-}
-
-/// pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only stage1's tree.
-fn pivot_into(new_root: &std::ffi::CString) -> io::Result<()> {
-    // SAFETY: valid C strings.
-    linux::check(unsafe { libc::chdir(new_root.as_ptr()) })?;
-    let dot = linux::cstr(".")?;
-    linux::pivot_root(&dot, &dot)?;
-    // SAFETY: valid C string.
-    linux::check(unsafe { libc::umount2(dot.as_ptr(), libc::MNT_DETACH) })?;
-    // SAFETY: valid C string.
-    linux::check(unsafe { libc::chdir(c"/".as_ptr()) })?;
-    Ok(())
 }
 
 struct RealEffects<'a> {

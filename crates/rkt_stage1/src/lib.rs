@@ -12,6 +12,7 @@ pub mod init;
 pub mod layout;
 pub mod linux;
 pub mod mounts;
+pub mod pivot;
 pub mod pod;
 pub mod podfiles;
 pub mod reaper;

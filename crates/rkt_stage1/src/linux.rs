@@ -455,7 +455,8 @@ pub fn fork_into_cgroup(cgroup: Option<RawFd>) -> io::Result<(libc::pid_t, bool)
             ..CloneArgs::default()
         };
         // SAFETY: with no stack and no CLONE_VM this is fork(2): the child runs on a copy of this
-        // single-threaded process, and only calls async-signal-safe functions before exec.
+        // process, and only calls async-signal-safe functions before exec. (PID 1's only other
+        // thread, pivot.rs's, holds no lock and never allocates.)
         let r = unsafe {
             libc::syscall(
                 libc::SYS_clone3,
@@ -478,6 +479,14 @@ pub fn fork_into_cgroup(cgroup: Option<RawFd>) -> io::Result<(libc::pid_t, bool)
 pub fn fork() -> io::Result<libc::pid_t> {
     // SAFETY: stage1 is single-threaded, so the child may do anything the parent could.
     check(unsafe { libc::fork() })
+}
+
+/// Switches this process between SCHED_IDLE and SCHED_OTHER; true if the switch was made.
+pub fn set_idle_priority(idle: bool) -> bool {
+    let policy = if idle { libc::SCHED_IDLE } else { libc::SCHED_OTHER };
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: valid out-of-line parameter; pid 0 is this process.
+    unsafe { libc::sched_setscheduler(0, policy, &param) == 0 }
 }
 
 pub fn unshare(flags: libc::c_int) -> io::Result<()> {
@@ -649,6 +658,13 @@ pub fn wait_pid(pid: libc::pid_t) -> io::Result<libc::c_int> {
     }
 }
 
+/// Waits for every child left (none left: returns at once).
+pub fn reap_all_children() {
+    let mut status = 0;
+    // SAFETY: valid out pointer; ECHILD ends the loop, EINTR retries.
+    while unsafe { libc::waitpid(-1, &mut status, 0) } > 0 || errno(&io::Error::last_os_error()) == libc::EINTR {}
+}
+
 /// Waits for `pid`, reaping any other child that exits meanwhile: an entrypoint exec'd by stage0
 /// has its memory holder as a child (rkt_core's handoff.rs), which would stay a zombie otherwise.
 pub fn wait_pid_reaping_others(pid: libc::pid_t) -> io::Result<libc::c_int> {
@@ -729,7 +745,7 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
@@ -820,7 +836,7 @@ mod tests {
 
     /// The exit code of `f` run in a forked child, for tests that change process-wide state
     /// (namespaces, waiting for any child) the other tests must not see.
-    fn in_forked_child(f: impl FnOnce() -> i32) -> i32 {
+    pub(crate) fn in_forked_child(f: impl FnOnce() -> i32) -> i32 {
         // SAFETY: the child runs f, which only makes syscalls, and leaves with _exit.
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0);
@@ -834,6 +850,46 @@ mod tests {
         assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
         assert!(libc::WIFEXITED(status), "status {status:#x}");
         libc::WEXITSTATUS(status)
+    }
+
+    #[test]
+    fn every_child_is_reaped() {
+        let code = in_forked_child(|| {
+            let mut kids = Vec::new();
+            for ms in [0u64, 30, 60] {
+                // SAFETY: the grandchild sleeps with a syscall and leaves with _exit.
+                match unsafe { libc::fork() } {
+                    0 => unsafe {
+                        libc::usleep((ms * 1000) as u32);
+                        libc::_exit(0)
+                    },
+                    pid => kids.push(pid),
+                }
+            }
+            reap_all_children();
+            // SAFETY: valid out pointer; no child may be left, exited or not.
+            let mut st = 0;
+            let left = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+            if left == -1 && errno(&io::Error::last_os_error()) == libc::ECHILD { 0 } else { 1 }
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn idle_priority_is_set_and_undone() {
+        // in a forked child: the policy belongs to the thread, and the harness's must not change
+        let code = in_forked_child(|| {
+            // SAFETY: pid 0 is this process.
+            let policy = || unsafe { libc::sched_getscheduler(0) };
+            if policy() != libc::SCHED_OTHER || !set_idle_priority(true) || policy() != libc::SCHED_IDLE {
+                return 1;
+            }
+            if !set_idle_priority(false) || policy() != libc::SCHED_OTHER {
+                return 2;
+            }
+            0
+        });
+        assert_eq!(code, 0);
     }
 
     #[test]
