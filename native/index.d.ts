@@ -99,6 +99,9 @@ export interface LayerInput {
 /** Creates one directory that must be new (EEXIST if it is not), with `mode` less the umask. */
 export declare function makeDir(path: string, mode: number): void
 
+/** Marks a directory as the top of unrelated trees, where the filesystem can (rkt_core::dirs). */
+export declare function markTopDir(dir: string): boolean
+
 /** Mounts an overlay (lower dirs read-only, writes to upper) on `target`. */
 export declare function mountOverlay(lower: Array<string>, upper: string, work: string, target: string): void
 

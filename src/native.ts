@@ -124,6 +124,7 @@ interface Addon {
   readSourceLatin1(path: string): string;
   createDirs(paths: string[], mode: number): void;
   makeDir(path: string, mode: number): void;
+  markTopDir(dir: string): boolean;
   renamePath(from: string, to: string): void;
   releaseLock(fd: number): void;
   readFile(path: string): Buffer;
@@ -268,6 +269,8 @@ export const native = {
   releaseLock: (fd: number) => callSync((a) => a.releaseLock(fd)),
   /** One directory that must be new: EEXIST if it is there (mkdir, not mkdir -p). */
   makeDir: (p: string, mode: number) => callSync((a) => a.makeDir(p, mode)),
+  /** ext4's "top of unrelated trees" hint on a directory (chattr +T); false where there is none. */
+  markTopDir: (dir: string) => callSync((a) => a.markTopDir(dir)),
   coreVersion: () => callSync((a) => a.coreVersion()),
   /** What lstat says of every entry of a tree, hashed (synchronous: small trees only). */
   treeStatSignature: (dir: string) => callSync((a) => a.treeStatSignature(dir)),

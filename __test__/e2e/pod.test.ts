@@ -299,6 +299,23 @@ describe('crashes leave pods that gc collects', () => {
     ctx.ok(['gc', '--grace-period=0s']);
     assert.deepEqual(mountsUnder(ctx.dataDir), []);
   });
+
+  it("makes pods in a directory marked as a top of unrelated trees (ext4's chattr +T), where the filesystem has the flag", () => {
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const lsattr = (p: string) => spawnSync('lsattr', ['-d', p], { encoding: 'utf8' });
+    const probe = ctx.path('attr-probe');
+    fs.mkdirSync(probe, { recursive: true });
+    ctx.ok(['gc']); // makes sure of the pod directories, as every new pod does
+    const flags = lsattr(path.join(ctx.dataDir, 'pods', 'embryo'));
+    if (lsattr(probe).status !== 0) {
+      // no such flags here (tmpfs, say): nothing can have been set
+      assert.notEqual(flags.status, 0, flags.stdout);
+      return;
+    }
+    assert.equal(flags.status, 0, flags.stderr);
+    assert.match(flags.stdout.split(/\s/)[0], /T/, flags.stdout);
+    assert.doesNotMatch(lsattr(path.join(ctx.dataDir, 'pods', 'run')).stdout.split(/\s/)[0], /T/, 'only where pods are made');
+  });
 });
 
 describe('a data dir without overlay support', () => {

@@ -416,6 +416,12 @@ pub fn create_dirs(paths: Vec<String>, mode: u32) -> Result<()> {
     rkt_core::dirs::create_dirs(&paths, mode).map_err(to_napi)
 }
 
+/// Marks a directory as the top of unrelated trees, where the filesystem can (rkt_core::dirs).
+#[napi]
+pub fn mark_top_dir(dir: String) -> bool {
+    rkt_core::dirs::mark_top_dir(dir.as_ref())
+}
+
 /// The whole file (rkt_core::small_files).
 #[napi]
 pub fn read_file(path: String) -> Result<Buffer> {
