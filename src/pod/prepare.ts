@@ -169,7 +169,17 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo
     native.writeFile(under(p, 'stage1', 'manifest'), s1manifest, 0o640);
     stage1Manifest = parseStage1Manifest(s1manifest);
     const stage1Rootfs = under(p, 'stage1', 'rootfs');
-    await materialize(under(trees.path(s1.id), 'rootfs'), stage1Rootfs, overlay ? { upper: under(p, 'overlay', s1.id, 'upper'), work: under(p, 'overlay', s1.id, 'work') } : undefined);
+    const stage1Upper = overlay ? under(p, 'overlay', s1.id, 'upper') : undefined;
+    // What stage0 puts in stage1's rootfs (etc/, each app's manifest and mount point) goes, with
+    // overlay, into the upper dir before the mount: a plain create there, where one through the
+    // mount costs twice as much. Without overlay, stage1's rootfs is a copy, made first.
+    const stage0Files = (root: string): void => {
+      native.createDirs([under(root, 'etc'), ...manifest.apps.map((a) => under(root, 'opt', 'stage2', a.name, 'rootfs'))], 0o755);
+      resolved.forEach((r, i) => native.writeFile(under(root, 'opt', 'stage2', manifest.apps[i].name, 'manifest'), store.readManifestRaw(r.key), 0o640));
+    };
+    if (stage1Upper) stage0Files(stage1Upper);
+    await materialize(under(trees.path(s1.id), 'rootfs'), stage1Rootfs, stage1Upper ? { upper: stage1Upper, work: under(p, 'overlay', s1.id, 'work') } : undefined);
+    if (!stage1Upper) stage0Files(stage1Rootfs);
     // apps
     mark('stage1-mounted');
     for (let i = 0; i < resolved.length; i++) {
@@ -178,12 +188,9 @@ export async function preparePod(store: ImageStore, opts: PrepareOptions, embryo
       const t = await trees.render(r.key);
       const info = under(p, 'appsinfo', appName);
       mkdirp(info);
-      const rawManifest = store.readManifestRaw(r.key);
-      native.writeFile(under(info, 'manifest'), rawManifest, 0o640);
+      native.writeFile(under(info, 'manifest'), store.readManifestRaw(r.key), 0o640);
       if (overlay) native.writeFile(under(info, 'treeStoreID'), t.id, 0o640);
       const appDir = under(stage1Rootfs, 'opt', 'stage2', appName);
-      mkdirp(appDir, 0o755);
-      native.writeFile(under(appDir, 'manifest'), rawManifest, 0o640);
       await materialize(
         under(trees.path(t.id), 'rootfs'),
         under(appDir, 'rootfs'),

@@ -347,7 +347,8 @@ pub fn apply(pod: &Path, p: &Plan) -> io::Result<()> {
         .iter()
         .map(|d| format!("{}\n", d.display()))
         .collect();
-    crate::linux::write_atomic(&crate::layout::cgroups_file(pod), list.as_bytes(), 0o640)?;
+    // In place: a kill before the write leaves an empty list, and no directory made yet.
+    crate::linux::write_in_place(&crate::layout::cgroups_file(pod), list.as_bytes(), 0o640)?;
     // Enabling a v2 controller in a parent that already has children is allowed, so every
     // directory is made first and the writes (subtree_control before limits) follow in order.
     for d in &p.dirs {

@@ -104,15 +104,16 @@ fn console_tty() -> Option<PathBuf> {
 fn write_etc(pod: &Path, a: &RunArgs, hostname: &str) -> Result<(), InitError> {
     let etc = layout::stage1_etc(pod);
     std::fs::create_dir_all(&etc).map_err(io_err(format!("failed to create {}", etc.display())))?;
+    // Both only read by PID 1, to bind them into the apps: written in place.
     let p = etc.join("hostname");
-    linux::write_atomic(&p, format!("{hostname}\n").as_bytes(), 0o644)
+    linux::write_in_place(&p, format!("{hostname}\n").as_bytes(), 0o644)
         .map_err(io_err(format!("failed to write {}", p.display())))?;
     let p = etc.join("hosts-fallback");
     let text = match std::fs::read_to_string(&p) {
         Ok(t) => podfiles::add_hosts_entry(&t, hostname),
         Err(_) => podfiles::hosts_fallback(hostname),
     };
-    linux::write_atomic(&p, text.as_bytes(), 0o644)
+    linux::write_in_place(&p, text.as_bytes(), 0o644)
         .map_err(io_err(format!("failed to write {}", p.display())))?;
     if a.stage0_wrote_hosts() {
         let p = etc.join("rkt-hosts");

@@ -744,6 +744,19 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> io::Result<()> {
     PendingFile::create(path, mode)?.commit(content)
 }
 
+/// Writes a file in place, with exactly `mode`: for files nothing reads while they are written
+/// (a rename costs as much as the create on an overlay, and more than the write).
+pub fn write_in_place(path: &Path, content: &[u8], mode: u32) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(path)?;
+    // an existing file keeps its mode through O_TRUNC, and the umask may have taken bits off
+    if f.metadata()?.permissions().mode() & 0o7777 != mode {
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    f.write_all(content)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -850,6 +863,19 @@ pub(crate) mod tests {
         assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
         assert!(libc::WIFEXITED(status), "status {status:#x}");
         libc::WEXITSTATUS(status)
+    }
+
+    #[test]
+    fn a_file_written_in_place_has_the_content_and_the_exact_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("hostname");
+        write_in_place(&f, b"first, longer content\n", 0o600).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+        write_in_place(&f, b"second\n", 0o644).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"second\n", "truncated, not overwritten");
+        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o7777, 0o644);
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "no temp file");
+        assert!(write_in_place(&d.path().join("no/such/dir"), b"x", 0o644).is_err());
     }
 
     #[test]
