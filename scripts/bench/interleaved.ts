@@ -6,7 +6,9 @@
  *
  * usage: node interleaved.js RUNS PREPARE CMD... — PREPARE ("" for none) is a shell command run
  * untimed before each command; each CMD is split on spaces and run without a shell, its output
- * discarded. Prints one median in ms per CMD, on one line, in order. A command that fails stops it.
+ * discarded. Prints one median in ms per CMD, on one line, in order; with two commands, then the
+ * median of the rounds' differences (second minus first), which the drift within a run moves less
+ * than the difference of the two medians. A command that fails stops it.
  */
 import { spawnSync } from 'node:child_process';
 
@@ -32,7 +34,9 @@ function main(): void {
       if (round > 0) times[i].push(ms); // round 0 warms the page cache and code caches
     });
   }
-  console.log(times.map((t) => median(t).toFixed(2)).join(' '));
+  const out = times.map((t) => median(t).toFixed(2));
+  if (times.length === 2) out.push(median(times[1].map((t, i) => t - times[0][i])).toFixed(2));
+  console.log(out.join(' '));
 }
 
 main();

@@ -18,7 +18,7 @@ printf '%s gc --grace-period=0s >/dev/null 2>&1\n' "$RKT" >"$work/gc.sh"
 # node -e 0 and rkt run in turns (interleaved.ts): "our own work" is a difference of medians, which
 # timing one command after the other would move by several ms as this shared VM's speed drifts.
 # systemd-nspawn comes after, on its own: its runs slow the command that follows them.
-read -r node ours < <(node dist/scripts/bench/interleaved.js "$RUNS" "bash $work/gc.sh" "node -e 0" "$RKT run example.com/bench-busybox:1.0")
+read -r node ours paired < <(node dist/scripts/bench/interleaved.js "$RUNS" "bash $work/gc.sh" "node -e 0" "$RKT run example.com/bench-busybox:1.0")
 nspawn=$(median_ms "$RUNS" "" "systemd-nspawn -q --register=no --keep-unit -D $work/bb/rootfs /bin/true")
 during=$(mounts_under "$work" | wc -l)
 
@@ -65,6 +65,7 @@ printf '  %-28s %8s ms\n' "node -e 0" "$node" "rkt run" "$ours" "systemd-nspawn"
 printf '  %-28s %8sx\n' "rkt run / node -e 0" "$(ratio "$ours" "$node")" "rkt run / systemd-nspawn" "$(ratio "$ours" "$nspawn")"
 [ "$podman" = n/a ] || printf '  %-28s %8sx\n' "rkt run / podman run (crun)" "$(ratio "$ours" "$podman")"
 printf '  %-28s %8s ms  (target < 25 ms)\n' "our own work (rkt - node)" "$(sub "$ours" "$node")"
+printf '  %-28s %8s ms  (median of the rounds: rkt run - node -e 0)\n' "  the same, round by round" "$paired"
 printf '  %-28s %8s     (overlays of the last exited pod, until gc)\n' "host mounts under the dir" "$during"
 echo "  start-up phases, ms since the process started (median of 9):"
 echo "$phases" | fold -s -w 96 | sed 's/^/    /'

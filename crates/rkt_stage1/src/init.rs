@@ -140,8 +140,14 @@ fn prepare_volumes(
         err,
     };
     let (resolved, warnings) = volumes::resolve(manifest, ra, pod).map_err(verr)?;
-    let image_manifest = layout::stage1_rootfs(pod).join("opt/stage2").join(&ra.name).join("manifest");
-    let docker = std::fs::read(image_manifest).is_ok_and(|b| volumes::is_docker_image(&b));
+    // read only for an implicit volume made fresh: most pods have none
+    let docker = std::cell::OnceCell::new();
+    let is_docker = || {
+        *docker.get_or_init(|| {
+            let image_manifest = layout::stage1_rootfs(pod).join("opt/stage2").join(&ra.name).join("manifest");
+            std::fs::read(image_manifest).is_ok_and(|b| volumes::is_docker_image(&b))
+        })
+    };
     for w in warnings {
         eprintln!("stage1: {w}");
     }
@@ -163,7 +169,7 @@ fn prepare_volumes(
                     "failed to create volume {}",
                     m.source.display()
                 )))?;
-                if fresh && m.implicit && docker {
+                if fresh && m.implicit && is_docker() {
                     init_from_image(pod, &ra.name, &m).map_err(io_err(format!(
                         "failed to initialise volume {} from the image",
                         m.source.display()
