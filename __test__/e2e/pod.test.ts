@@ -88,7 +88,8 @@ describe('inside a pod', () => {
     assert.match(r.stdout, /nameserver 10\.1\.2\.3\nsearch example\.test/);
     // protected kernel paths (those this kernel has): read-only or hidden
     assert.match(mount('/proc/sys/kernel/core_pattern')?.[3] ?? '', /^ro,/, '/proc/sys/kernel/core_pattern is read-only');
-    assert.match(mount('/sys/devices')?.[3] ?? '', /^ro,/, '/sys/devices is read-only');
+    assert.match(mount('/sys')?.[3] ?? '', /^ro,/, '/sys is read-only, /sys/devices and the rest with it');
+    assert.equal(mount('/sys/devices'), undefined, 'nothing of its own is mounted under the read-only /sys but what hides');
     assert.equal(mount('/sys/firmware')?.[2], 'tmpfs', '/sys/firmware is hidden under an empty tmpfs');
     assert.match(facts.get('stat:/proc/kallsyms') ?? '', /^char /, '/proc/kallsyms is masked by /dev/null');
   });
@@ -103,6 +104,13 @@ describe('inside a pod', () => {
     const ro = run([image, '--exec=/inspect', '--', '--write-file=/proc/sys/kernel/core_pattern:core']);
     assert.notEqual(ro.code, 0, 'writing a protected path fails without --insecure-options=paths');
     assert.match(ro.stdout, /cannot write \/proc\/sys\/kernel\/core_pattern: Read-only file system/);
+    // a /sys file root could write on the host, given the value it has (harmless should it pass)
+    const thp = '/sys/kernel/mm/transparent_hugepage/enabled';
+    const current = /\[(\w+)\]/.exec(fs.readFileSync(thp, 'utf8'))?.[1];
+    assert.ok(current, `${thp} names its setting`);
+    const sys = run([image, '--exec=/inspect', '--', `--write-file=${thp}:${current}`]);
+    assert.notEqual(sys.code, 0, 'writing under /sys fails');
+    assert.match(sys.stdout, /cannot write \/sys\/kernel\/mm\/transparent_hugepage\/enabled: Read-only file system/);
   });
 
   it('runs pre-start before the app and post-stop after it, as root', () => {
