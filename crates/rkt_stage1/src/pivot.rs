@@ -32,7 +32,8 @@ pub fn pivot_into(new_root: &CStr, wait_for_grace: bool) -> io::Result<()> {
             check(unsafe { libc::umount2(dot.as_ptr(), libc::MNT_DETACH) })?;
         }
     }
-    if !old_root_gone()? {
+    // (a kernel without statx's mount id, before 5.8, has only umount2's word for it)
+    if let Ok(false) = old_root_gone() {
         return Err(io::Error::other("the host's root is still reachable from the pod's root"));
     }
     // SAFETY: valid C string.
@@ -73,7 +74,8 @@ static mut STACK: Stack = Stack([0; 16 * 1024]);
 
 /// Ok(false): no thread could be started (or not on this architecture); the caller unmounts.
 fn detach_in_thread(mounts: &OwnedFd) -> io::Result<bool> {
-    if !raw::SUPPORTED || STARTED.swap(true, Ordering::SeqCst) {
+    // the wait below needs the mount ids; without them the caller waits for umount2 itself
+    if !raw::SUPPORTED || old_root_gone().is_err() || STARTED.swap(true, Ordering::SeqCst) {
         return Ok(false);
     }
     let mut pfd = libc::pollfd {
