@@ -8,8 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { aciEntries, exampleRootfs, inspectBinaryPath, manifestFor, writeAci } from '../../scripts/fixtures/aci';
-import { RktContext } from './harness';
+import { RKT, RktContext } from './harness';
 import { childrenOf, kv, mountsUnder, podDirs as podEntries, processesWith, sleep, waitFor } from './pod-util';
 
 const inspect = fs.readFileSync(inspectBinaryPath());
@@ -111,6 +112,23 @@ describe('inside a pod', () => {
     const sys = run([image, '--exec=/inspect', '--', `--write-file=${thp}:${current}`]);
     assert.notEqual(sys.code, 0, 'writing under /sys fails');
     assert.match(sys.stdout, /cannot write \/sys\/kernel\/mm\/transparent_hugepage\/enabled: Read-only file system/);
+  });
+
+  it("gives the app every CPU rkt may use (stage1's set-up runs on one)", () => {
+    const allowed = (status: string) => /^Cpus_allowed_list:\s*(\S+)$/m.exec(status)?.[1];
+    const ours = allowed(fs.readFileSync('/proc/self/status', 'utf8'));
+    assert.ok(ours, 'this process has a CPU list');
+    const r = run([image, '--exec=/inspect', '--', '--read-file=/proc/self/status']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(allowed(r.stdout), ours, r.stdout);
+    // and an app started with fewer CPUs keeps exactly those: taskset's list, not all of them
+    const cpus = ours.split(/[,-]/).map(Number);
+    if (cpus.length > 1 || ours.includes('-')) {
+      const one = String(cpus[cpus.length - 1]);
+      const t = spawnSync('taskset', ['-c', one, process.execPath, RKT, ...ctx.globalArgs(), '--insecure-options=image', 'run', image, '--exec=/inspect', '--', '--read-file=/proc/self/status'], { encoding: 'utf8' });
+      assert.equal(t.status, 0, t.stderr);
+      assert.equal(allowed(t.stdout), one, t.stdout);
+    }
   });
 
   it('runs pre-start before the app and post-stop after it, as root', () => {

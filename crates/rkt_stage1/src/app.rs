@@ -334,6 +334,8 @@ fn child(
     let mut env: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
     env.push(std::ptr::null());
     crate::linux::cloexec_from(3);
+    // every CPU stage1 was given, not the one its set-up ran on
+    crate::linux::unpin();
     // Last, so that nothing stage1 still does here (path lookup, descriptors) meets the filter.
     if role == Role::Main {
         if let Some(f) = &spec.seccomp {

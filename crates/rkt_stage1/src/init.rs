@@ -307,6 +307,8 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
     // Modes below are exact; app processes get the conventional 022 back (app::spawn).
     // SAFETY: umask only changes this process's creation mask.
     unsafe { libc::umask(0) };
+    // Until the apps run; they and the processes here get every CPU back (linux.rs says why).
+    linux::pin_to_this_cpu();
     let a = args::parse(argv.iter().skip(1))?;
     let log = Log {
         debug: a.debug,
@@ -398,6 +400,7 @@ fn run(argv: &[String]) -> Result<i32, InitError> {
         // back to normal for what follows: forwarding signals and the pod's exit are urgent
         linux::set_idle_priority(false);
     }
+    linux::unpin();
     if let (Some((up, down)), Some((shift, count))) = (sync, a.private_users) {
         drop(up.write);
         drop(down.read);
@@ -551,6 +554,7 @@ fn pid1(
             }
         }
     }
+    linux::unpin();
     log.debug(&format!("apps started: {pids:?}"));
     let ready = Path::new(layout::SUPERVISOR_STATUS_IN_STAGE1);
     let _ = std::fs::remove_file(ready);
