@@ -58,7 +58,7 @@ describe('rkt run', () => {
     // mapping (rkt_core::mapped). The preload sees the mappings as the bundle is compiled, and the
     // text's again at the exec: had V8 copied it, the addon would have unmapped it at once.
     const bundle = fs.realpathSync(path.join(path.dirname(RKT), '..', 'dist', 'rkt.js'));
-    const cache = `${bundle}.run.cache`;
+    const cache = `${bundle}.run+file.cache`; // the image is given as a file (bin/rkt's cacheKey)
     const argv = [RKT, ...ctx.globalArgs(), '--insecure-options=image', 'run', image];
     assert.equal(spawnSync(process.execPath, argv).status, 0, 'a first run leaves the code cache');
     assert.ok(fs.existsSync(cache), cache);
