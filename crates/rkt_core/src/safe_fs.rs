@@ -346,7 +346,9 @@ impl SafeWriter {
                 let set = self.apply_fd(&fd, &meta, rel, false, owned)?;
                 if self.records.is_some() {
                     let r = self.rec(Kind::Dir, self.actual(fd.as_fd(), &meta)?, set);
-                    self.records.as_mut().unwrap().dir(join(&comps), r);
+                    if let Some(records) = self.records.as_mut() {
+                        records.dir(join(&comps), r);
+                    }
                 }
                 self.stack.push(OpenDir {
                     name: name.to_vec(),
@@ -373,7 +375,9 @@ impl SafeWriter {
                     // Symlinks have no mode of their own on Linux.
                     let mut r = self.rec(Kind::Symlink, (0o777, uid, gid), set);
                     r.link = e.link.clone();
-                    self.records.as_mut().unwrap().node(join(&comps), r);
+                    if let Some(records) = self.records.as_mut() {
+                        records.node(join(&comps), r);
+                    }
                 }
                 Ok(false)
             }
@@ -384,7 +388,9 @@ impl SafeWriter {
                 let set = self.apply_fd(&fd, &meta, rel, true, owned)?;
                 if self.records.is_some() {
                     let r = self.rec(Kind::Fifo, self.actual(fd.as_fd(), &meta)?, set);
-                    self.records.as_mut().unwrap().node(join(&comps), r);
+                    if let Some(records) = self.records.as_mut() {
+                        records.node(join(&comps), r);
+                    }
                 }
                 Ok(false)
             }
@@ -453,7 +459,9 @@ impl SafeWriter {
                 let mut r = self.rec(Kind::Regular, self.actual(fd.as_fd(), &f.meta)?, set);
                 r.size = f.written;
                 r.content = f.slot;
-                self.records.as_mut().unwrap().node(f.rel, r);
+                if let Some(records) = self.records.as_mut() {
+                    records.node(f.rel, r);
+                }
             }
         }
         Ok(())
@@ -474,7 +482,9 @@ impl SafeWriter {
             let mut r = self.rec(Kind::Regular, (m.mode, m.uid, m.gid), Vec::new());
             r.size = f.written;
             r.content = f.slot;
-            self.records.as_mut().unwrap().node(f.rel, r);
+            if let Some(records) = self.records.as_mut() {
+                records.node(f.rel, r);
+            }
         }
         Ok(())
     }
@@ -550,7 +560,9 @@ impl SafeWriter {
                         // Owner and group come from us or a setgid parent: ask.
                         let st = rfs::fstat(&fd).map_err(|e| CoreError::errno("fstat", e))?;
                         let r = self.rec(Kind::Dir, (st.st_mode & 0o7777, st.st_uid, st.st_gid), Vec::new());
-                        self.records.as_mut().unwrap().dir(join(&parents[..=i]), r);
+                        if let Some(records) = self.records.as_mut() {
+                            records.dir(join(&parents[..=i]), r);
+                        }
                     }
                     fd
                 }
