@@ -201,13 +201,31 @@ describe('crash safety and concurrency', () => {
       rnd.writeUInt32LE(x, i);
     }
     await writeAci(ctx.path('huge.aci'), aciEntries(manifestFor('example.com/huge', { version: '1' }), [{ name: 'blob', data: rnd }]), 'none');
+    // Killed at two points of the import, found by watching its temp file in cas/tmp (a fixed
+    // delay missed the import on a fast machine): as soon as it appears, and once half is written.
+    const tmpBytes = (): number => {
+      let n = -1;
+      for (const f of ctx.files('cas/tmp')) {
+        try {
+          n = Math.max(n, fs.statSync(path.join(ctx.dataDir, 'cas', 'tmp', f)).size);
+        } catch {
+          /* renamed or removed meanwhile */
+        }
+      }
+      return n;
+    };
     const killedAt: number[] = [];
-    for (const delay of [150, 400]) {
+    for (const atLeast of [0, rnd.length / 2]) {
       const p = ctx.spawn(['fetch', '--insecure-options=image', ctx.path('huge.aci')]);
-      await new Promise((r) => setTimeout(r, delay));
+      let exited = false;
+      const closed = new Promise<void>((r) => p.on('close', () => ((exited = true), r())));
+      let seen = -1;
+      const deadline = Date.now() + 60_000;
+      while (!exited && Date.now() < deadline && (seen = tmpBytes()) < atLeast) await new Promise((r) => setTimeout(r, 2));
+      assert.ok(!exited, `the import ended before its temp file held ${atLeast} bytes (last seen ${seen})`);
       p.kill('SIGKILL');
-      await new Promise((r) => p.on('close', r));
-      killedAt.push(delay);
+      await closed;
+      killedAt.push(seen);
     }
     // Whatever the kill left (temp files), the next commands work and gc sweeps it.
     assert.doesNotMatch(ctx.ok(['image', 'list', '--no-legend']), /example\.com\/huge.*\n.*example\.com\/huge/);
