@@ -58,8 +58,31 @@ test('an item is decoded when first read, once', () => {
 });
 
 test('data objects with the marker keys are not taken for markers', () => {
-  const v = { $: 1, x: { $o: { $: 0 } }, y: [{ $: 0 }, { $o: 2 }], z: { $: 'a', other: true } };
+  const v = { $: 1, x: { $o: { $: 0 } }, y: [{ $: 0 }, { $o: 2 }], z: { $: 'a', other: true }, m: { $m: [1, { $m: {} }] } };
   assert.deepEqual(roundTrip([v]), [v]);
+});
+
+test('references and undefined deep inside arrays and objects are resolved; the rest is left as parsed', () => {
+  const s = { shared: true, list: [1, 2] };
+  const v = { a: [[{ b: [s, undefined, 'x'] }], { c: s }], plain: { d: [1, { e: 'f' }] }, u: [undefined] };
+  const text = encodeSharedList([v, [s], { only: 'plain', n: [1, 2, 3] }]);
+  assert.equal(text.split('"shared"').length - 1, 2, 'the shared object written once (and the header key)');
+  assert.ok(!text.includes('"plain":{"$m"'), 'a container without markers is written as plain JSON');
+  const back = decodeSharedList(text) as [typeof v, unknown[], unknown];
+  assert.deepEqual(back[0], v);
+  assert.equal((back[0].a[0] as { b: unknown[] }[])[0].b[0], (back[0].a[1] as { c: unknown }).c, 'one shared object');
+  assert.equal(back[1][0], (back[0].a[1] as { c: unknown }).c, 'across items too');
+  assert.ok(0 in back[0].u && back[0].u[0] === undefined && back[0].u.length === 1, "an undefined element stays one");
+  assert.deepEqual(back[2], { only: 'plain', n: [1, 2, 3] });
+  // a hand-written document: a marked container is walked, an unmarked one is data as it stands
+  const doc = (shared: unknown[], items: string[]): string => {
+    let at = 0;
+    return `${JSON.stringify({ shared, ends: items.map((t) => (at += t.length)) })}\n${items.join('')}`;
+  };
+  const hand = decodeSharedList(doc(['s'], ['{"$m":[{"$":1},{"$":0}]}', '[{"$":1}]', '{"$m":3}']));
+  assert.deepEqual(hand[0], ['s', undefined]);
+  assert.deepEqual(hand[1], [{ $: 1 }], 'no $m: the writer put no marker there, so it is data');
+  assert.throws(() => hand[2], SharedJsonError, 'a bad marked container');
 });
 
 test('a key named __proto__ stays an own key and sets no prototype', () => {

@@ -58,7 +58,7 @@ export function cacheFileName(paths: ReadonlyArray<ReadonlyArray<ReadonlyArray<s
 }
 
 function header(stamp: string): string {
-  return `rkt-parser-cache 5|${stamp}|${process.version}|clipanion-${CLIPANION_VERSION}`;
+  return `rkt-parser-cache 6|${stamp}|${process.version}|clipanion-${CLIPANION_VERSION}`;
 }
 
 function readMachine(file: string, stamp: string): Machine | undefined {

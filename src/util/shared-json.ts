@@ -14,8 +14,11 @@
  * with the header is cheaper than one parse each); an item's text is sliced out and parsed when the
  * item is read, so the items a reader never visits cost nothing, not even unescaping. In both, a
  * marker stands for what JSON cannot say: `{"$": 0}` for undefined, `{"$": n}` for shared[n - 1],
- * `{"$o": {...}}` for a data object that itself has a key "$" or "$o" (so a marker is never mistaken
- * for data, or data for a marker). The list must be written whole: a torn document (a header that
+ * `{"$o": {...}}` for a data object that itself has a key "$", "$o" or "$m" (so a marker is never
+ * mistaken for data, or data for a marker), and `{"$m": [...]}` or `{"$m": {...}}` for an array or
+ * object with a marker somewhere inside: the reader walks only those, and takes every other value
+ * as JSON.parse made it (walking and re-setting every property of run's parser was most of its
+ * decoding). The list must be written whole: a torn document (a header that
  * does not parse, or items shorter than the header says) is refused at once; a bad text inside a
  * whole document fails when its item is read.
  */
@@ -63,8 +66,15 @@ export function encodeSharedList(items: ReadonlyArray<unknown>): string {
 
   const sharedIndex = new Map<Container, number>();
   const shared: unknown[] = [];
+  // the encoded containers that hold a marker (a reference, undefined, an escape) at any depth
+  const marked = new WeakSet<object>();
+  const isMarked = (x: unknown): boolean => x !== null && typeof x === 'object' && marked.has(x);
+  const mark = <T extends object>(x: T): T => {
+    marked.add(x);
+    return x;
+  };
   const item = (v: unknown): unknown => {
-    if (v === undefined) return { $: 0 };
+    if (v === undefined) return mark({ $: 0 });
     if (v === null || typeof v !== 'object') return v;
     if ((refs.get(v) ?? 0) > 1) {
       let i = sharedIndex.get(v);
@@ -72,15 +82,24 @@ export function encodeSharedList(items: ReadonlyArray<unknown>): string {
         i = shared.push(container(v)); // 1-based: 0 is undefined
         sharedIndex.set(v, i);
       }
-      return { $: i };
+      return mark({ $: i });
     }
     return container(v);
   };
   const container = (v: Container): unknown => {
-    if (Array.isArray(v)) return v.map(item);
+    if (Array.isArray(v)) {
+      const out = v.map(item);
+      return out.some(isMarked) ? mark({ $m: out }) : out;
+    }
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) setOwn(out, k, item(x));
-    return '$' in out || '$o' in out ? { $o: out } : out;
+    let inner = false;
+    for (const [k, x] of Object.entries(v)) {
+      const e = item(x);
+      inner ||= isMarked(e);
+      setOwn(out, k, e);
+    }
+    if ('$' in out || '$o' in out || '$m' in out) return mark({ $o: out });
+    return inner ? mark({ $m: out }) : out;
   };
   const texts = items.map((x) => JSON.stringify(item(x)));
   const ends: number[] = [];
@@ -106,13 +125,25 @@ export function decodeSharedList(text: string): unknown[] {
   const raw: unknown[] = doc.shared;
   const shared: unknown[] = new Array(raw.length);
   const state: number[] = new Array(raw.length).fill(0); // 0 unresolved, 1 resolving, 2 done
+  // Resolves the markers of an encoded value; an array or object that is not a marker holds none
+  // (the writer wrapped it in "$m" otherwise) and is the decoded value as it is.
   const value = (v: unknown): unknown => {
-    if (v === null || typeof v !== 'object') return v;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) v[i] = value(v[i]);
-      return v;
-    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
     const o = v as Record<string, unknown>;
+    if ('$m' in o) {
+      const inner = o.$m;
+      if (Array.isArray(inner)) {
+        for (let i = 0; i < inner.length; i++) inner[i] = value(inner[i]);
+        return inner;
+      }
+      if (inner === null || typeof inner !== 'object') throw new SharedJsonError('bad marked container');
+      const body = inner as Record<string, unknown>;
+      for (const k of Object.keys(body)) {
+        const x = body[k];
+        if (x !== null && typeof x === 'object' && !Array.isArray(x)) setOwn(body, k, value(x));
+      }
+      return body;
+    }
     if ('$' in o) {
       const n = o.$;
       if (n === 0) return undefined;
@@ -125,7 +156,8 @@ export function decodeSharedList(text: string): unknown[] {
       state[i] = 2;
       return shared[i];
     }
-    const body = '$o' in o ? (o.$o as Record<string, unknown>) : o;
+    if (!('$o' in o)) return o;
+    const body = o.$o as Record<string, unknown>;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SharedJsonError('bad escaped object');
     for (const k of Object.keys(body)) setOwn(body, k, value(body[k]));
     return body;
