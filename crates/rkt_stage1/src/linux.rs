@@ -496,8 +496,9 @@ static ORIGINAL_CPUS: std::sync::OnceLock<libc::cpu_set_t> = std::sync::OnceLock
 /// before its exec). The set-up is a chain of processes that each wait for the next (fork, the
 /// detach thread, the apps): on one CPU each wake-up is local, where a task forked onto the other
 /// CPU waited behind stage0's memory holder (freeing Node's memory there) or for that vCPU to
-/// wake from idle, 0.5 to 2.5 ms per run in traces. Best effort: false (nothing pinned) when the
-/// process may use only one CPU anyway or a call fails.
+/// wake from idle: 1.0 to 1.3 ms per run on average in traces (single waits up to 2.4 ms).
+/// Best effort: false (nothing pinned) when the process may use only one CPU anyway or a call
+/// fails.
 pub fn pin_to_this_cpu() -> bool {
     // SAFETY: cpu_set_t is plain data; the calls get valid pointers and its size.
     unsafe {
