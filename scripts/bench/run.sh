@@ -28,7 +28,7 @@ during=$(mounts_under "$work" | wc -l)
 # The container asks for the ulimits podman would give it, above this machine's hard limits (crun
 # and runc then fail with EPERM): lower ones are given instead.
 podman=n/a podman_runc=n/a
-if need_pkgs podman runc >/dev/null 2>&1; then
+if need_pkgs podman crun runc >/dev/null 2>&1; then
   PODMAN="podman --root $work/podman/root --runroot $work/podman/run --storage-driver=overlay --cgroup-manager=cgroupfs --events-backend=file"
   extra_cleanup() { $PODMAN rm -af >/dev/null 2>&1; $PODMAN rmi -af >/dev/null 2>&1; }
   tar -C "$work/bb/rootfs" -c . | $PODMAN import - localhost/bench-busybox:1.0 >/dev/null 2>&1
