@@ -3,6 +3,10 @@
 # checks /proc/self/mountinfo so no pod mount outlives the benchmark.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "$0: run as root (pods need namespaces and mounts)" >&2; exit 1; }
+# Node as a user starts it: an inherited NODE_EXTRA_CA_CERTS makes every Node start read and parse
+# those certificates (~30 ms here), and NODE_OPTIONS could change anything. Either would inflate
+# `node -e 0` and `rkt run` alike, and the ratio between them would look better than it is.
+unset NODE_EXTRA_CA_CERTS NODE_OPTIONS
 INSPECT=target/x86_64-unknown-linux-gnu/release/rkt_inspect
 [ -f native/stage1-native.aci ] && [ -f "$INSPECT" ] && [ -d dist ] || bash scripts/build.sh >&2
 
