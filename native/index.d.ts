@@ -21,6 +21,12 @@ export declare class AciStream {
   abort(): Promise<void>
 }
 
+/**
+ * Appends `data` in one write under a shared flock and returns the file's size after it
+ * (rkt_core::small_files::append_locked).
+ */
+export declare function appendLocked(path: string, data: string, mode: number): number
+
 export declare function bindMount(src: string, target: string): void
 
 export interface BlobDigest {

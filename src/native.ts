@@ -129,6 +129,7 @@ interface Addon {
   releaseLock(fd: number): void;
   readFile(path: string): Buffer;
   writeFile(path: string, data: string | Buffer, mode: number): void;
+  appendLocked(path: string, data: string, mode: number): number;
   coreVersion(): string;
   sha512Hex(data: string): string;
   treeStatSignature(dir: string): string;
@@ -256,6 +257,8 @@ export const native = {
   readFile: (p: string) => callSync((a) => a.readFile(p)),
   /** Creates (`mode` less the umask) or truncates `p` and writes `data`; a failed write leaves what was written. */
   writeFile: (p: string, data: string | Buffer, mode: number) => callSync((a) => a.writeFile(p, data, mode)),
+  /** Appends `data` in one write under a shared flock (created with `mode` less the umask); the size after it. */
+  appendLocked: (p: string, data: string, mode: number) => callSync((a) => a.appendLocked(p, data, mode)),
   /** As fs.existsSync (false for any error), for the paths `rkt run` looks for: see stat. */
   exists: (p: string) => {
     try {

@@ -295,3 +295,75 @@ describe('rkt run', () => {
     }
   });
 });
+
+describe('rkt run NAME on the name index', () => {
+  // src/store/name-index.ts: a run of stored images by name reads cas/db/names, not the database,
+  // and every write to the store keeps that file true (or removes it, which sends runs back to
+  // the database). RKT_TIMING=1 makes StoreDb.open leave a `timing: db-open` line on stderr.
+  const ctx = new RktContext('rkt-run-index-');
+  const keys: Record<string, string> = {};
+  const index = () => path.join(ctx.dataDir, 'cas', 'db', 'names');
+  const runTimed = (args: string[]) => ctx.run(['--insecure-options=image', 'run', ...args], { env: { ...process.env, RKT_TIMING: '1' } });
+  const openedDb = (stderr: string) => /^timing: db-open /m.test(stderr);
+  const listed = () => JSON.parse(ctx.ok(['image', 'list', '--format=json'])) as { id: string; name: string; last_used_time: number }[];
+  before(async () => {
+    for (const v of ['1', '2']) {
+      const file = ctx.path(`idx-${v}.aci`);
+      await writeAci(file, aciEntries(manifestFor('example.com/idx', { version: v, exec: ['/inspect', `--print-msg=version ${v}`] }), exampleRootfs(inspect)));
+      ctx.ok(['fetch', '--insecure-options=image', file]);
+      keys[v] = listed().find((i) => i.name === `example.com/idx:${v}`)!.id;
+    }
+    // the first run imports stage1, a write, which opens the database
+    const first = runTimed(['example.com/idx:1']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok(openedDb(first.stderr), first.stderr);
+  });
+  after(() => ctx.cleanup());
+
+  it('finds the latest import of a name without opening the database', () => {
+    const r = runTimed(['example.com/idx']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /version 2/);
+    assert.equal(openedDb(r.stderr), false, r.stderr);
+    const v1 = runTimed(['example.com/idx:1']);
+    assert.equal(v1.code, 0, v1.stderr);
+    assert.match(v1.stdout, /version 1/);
+    assert.equal(openedDb(v1.stderr), false, v1.stderr);
+  });
+
+  it('follows an image removal: the name then resolves to what is left', () => {
+    ctx.ok(['image', 'rm', keys['2']]);
+    const r = runTimed(['example.com/idx']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /version 1/);
+    assert.equal(openedDb(r.stderr), false, r.stderr);
+    const gone = runTimed(['--pull-policy=never', 'example.com/idx:2']);
+    assert.equal(gone.code, 254, gone.stdout);
+    assert.match(gone.stderr, /example\.com\/idx:2/);
+  });
+
+  it('runs from the database when the index is missing or torn, and writes it again', () => {
+    for (const damage of [() => fs.rmSync(index()), () => fs.writeFileSync(index(), '{"v":1,"images":[["example.com/idx",')]) {
+      damage();
+      const r = runTimed(['example.com/idx']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /version 1/);
+      assert.ok(openedDb(r.stderr), `the run opened the database: ${r.stderr}`);
+      const images = JSON.parse(fs.readFileSync(index(), 'utf8')).images as string[][];
+      assert.deepEqual(images.map((i) => i[1]).sort(), listed().map((i) => i.id).sort(), 'the index holds every stored image');
+      assert.ok(images.some((i) => i[1] === keys['1']));
+    }
+  });
+
+  it("records each run's last use, which image list then shows", () => {
+    const lastUsed = (): number => listed().find((i) => i.id === keys['1'])!.last_used_time;
+    const before = lastUsed();
+    const r = runTimed(['example.com/idx']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(openedDb(r.stderr), false, r.stderr);
+    const log = fs.readFileSync(path.join(ctx.dataDir, 'cas', 'db', 'lastused'), 'utf8');
+    assert.match(log, new RegExp(`^${keys['1']} \\d+$`, 'm'), 'the run appended its use');
+    assert.ok(lastUsed() > before, 'folded into the database when image list opened it');
+    assert.equal(fs.readFileSync(path.join(ctx.dataDir, 'cas', 'db', 'lastused'), 'utf8'), '', 'and the log emptied');
+  });
+});

@@ -39,9 +39,10 @@ export class RunCommand extends PodCommand {
     this.requireRoot();
     const g = this.globals();
     const runOpts = runOptionsFrom(this, g); // flag errors before any pod exists
-    // sqlite3's module loads on another thread while the store's modules load here
-    (await import('../store/sqlite-preload')).preloadSqlite3();
     const { ImageStore } = await import('../store/image-store');
+    // sqlite3's module loads on another thread while the rest loads here, unless the name index
+    // will spare this run the database (image-store.ts, openIfPresent)
+    if (!ImageStore.hasNameIndex(g.dataDir)) (await import('../store/sqlite-preload')).preloadSqlite3();
     // An existing store opens now, its database on libuv's threads while the rest of the flags are
     // read and the pod modules load here; a new one only once every flag is good.
     let opening = ImageStore.openIfPresent(g.dataDir);

@@ -43,8 +43,9 @@ export async function fetchDocker(store: ImageStore, refText: string, opts: Dock
     throw new RktError('EINSECURE', 'signature verification for docker images is not supported (try --insecure-options=image)');
   }
   if (opts.pullPolicy !== 'update') {
-    const row = await store.db.getRemote(url);
-    if (row && (await store.db.getAciInfo(row.blobKey))) {
+    const db = await store.database();
+    const row = await db.getRemote(url);
+    if (row && (await db.getAciInfo(row.blobKey))) {
       opts.log(`using image from local store for url ${url}`);
       return row.blobKey;
     }
@@ -57,7 +58,7 @@ export async function fetchDocker(store: ImageStore, refText: string, opts: Dock
   }
   opts.log(`fetching image from ${url}`);
   const key = await pullAndStore(store, ref, opts.env ?? { insecure: new Set() });
-  await store.db.upsertRemote({ aciUrl: url, sigUrl: '', etag: '', blobKey: key, cacheMaxAge: 0, downloadTime: new Date() });
+  await (await store.database()).upsertRemote({ aciUrl: url, sigUrl: '', etag: '', blobKey: key, cacheMaxAge: 0, downloadTime: new Date() });
   return key;
 }
 

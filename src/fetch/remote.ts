@@ -37,9 +37,10 @@ export function signatureURLFor(aciUrl: string): string {
 
 /** The stored remote row for the URL, if its image is still in the store. */
 export async function liveRemote(s: FetchSession, url: string): Promise<RemoteRow | undefined> {
-  const rem = await s.store.db.getRemote(url);
+  const db = await s.store.database();
+  const rem = await db.getRemote(url);
   if (!rem) return undefined;
-  return (await s.store.db.getAciInfo(rem.blobKey)) ? rem : undefined;
+  return (await db.getAciInfo(rem.blobKey)) ? rem : undefined;
 }
 
 async function downloadSignature(s: FetchSession, url: string, debug: (l: string) => void): Promise<Buffer | 'deferred'> {
@@ -115,7 +116,7 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
       debug(`using image from local store for url ${img.aciUrl} (not modified)`);
       // Unlike rkt (a TODO in its code), a 304 renews the cache period: the server just said the
       // stored copy is current, and its Cache-Control applies from now.
-      await s.store.db.upsertRemote({ ...rem, etag: r.etag || rem.etag, cacheMaxAge: r.maxAge, downloadTime: new Date() });
+      await (await s.store.database()).upsertRemote({ ...rem, etag: r.etag || rem.etag, cacheMaxAge: r.maxAge, downloadTime: new Date() });
       return rem.blobKey;
     }
     throw new RktError('ENETWORK', `error downloading ${img.aciUrl}: 304 Not Modified for an image not in the store`);
@@ -166,7 +167,7 @@ export async function fetchRemoteImage(s: FetchSession, img: RemoteImage): Promi
       s.log.print('signature verified:');
       for (const id of identities) s.log.print(`  ${id}`);
     }
-    await s.store.db.upsertRemote({
+    await (await s.store.database()).upsertRemote({
       aciUrl: img.aciUrl,
       sigUrl: img.signatureFile ?? img.ascUrl,
       etag: r.etag,

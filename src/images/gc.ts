@@ -96,7 +96,8 @@ export async function gcImages(store: ImageStore, gracePeriodMs: number, now = D
       try {
         await trees.remove(id);
         report.removedTrees.push(id);
-        if (imageKey && (await store.db.getAciInfo(imageKey))) await store.db.setTreeStoreSize(imageKey, 0);
+        const db = await store.database();
+        if (imageKey && (await db.getAciInfo(imageKey))) await db.setTreeStoreSize(imageKey, 0);
       } catch (e) {
         report.treeErrors.push({ id, error: (e as Error).message });
       }

@@ -14,7 +14,7 @@ export interface RemoveReport {
 
 async function resolveForRemoval(store: ImageStore, arg: string): Promise<string[]> {
   if (arg.startsWith('sha512-') || /[:,]/.test(arg)) return [await store.resolve(arg)];
-  const keys = (await store.db.getAciInfosByName(arg)).map((i) => i.blobKey);
+  const keys = (await (await store.database()).getAciInfosByName(arg)).map((i) => i.blobKey);
   if (keys.length > 0) return keys;
   return [await store.resolve(arg)]; // gives rkt's not-found message
 }

@@ -20,6 +20,10 @@ import { RktError } from '../errors';
 import { native } from '../native';
 import { MIGRATIONS } from './db-migrations';
 import { isFullKey } from './keys';
+import { beginIndexedWrite, endIndexedWrite, writeMissingIndex, type NameEntry } from './name-index';
+import { FOLD_AT_BYTES, LAST_USED_FILE, parseLastUsed } from './last-used';
+import { FileLock } from './locks';
+import { mark } from '../util/timing';
 
 export interface AciInfo {
   /** `sha512-` + 64 hex: the key of the blob and of the stored manifest */
@@ -126,7 +130,13 @@ class Connection {
     readonly file: string,
     readonly busyTimeoutMs: number,
     readonly walTruncateFrames = WAL_TRUNCATE_FRAMES,
+    /** rkt's schema: writes keep the name index and opens fold the last-used log (not test schemas) */
+    readonly indexed = true,
   ) {}
+
+  get dir(): string {
+    return path.dirname(this.file);
+  }
 
   run(sql: string, params: unknown[] = []): Promise<{ changes: number }> {
     return this.retryBusy(
@@ -310,6 +320,7 @@ export class StoreDb {
     const migrations = opts.migrations ?? MIGRATIONS;
     const busyTimeoutMs = opts.busyTimeoutMs ?? 30_000;
     const file = dbPath(casDir);
+    mark('db-open'); // the e2e tests see from it whether `rkt run` opened the database
     let sqlite: typeof Sqlite3;
     try {
       native.createDirs([path.dirname(file)], 0o777);
@@ -325,7 +336,7 @@ export class StoreDb {
     } catch (e) {
       throw dbError(`cannot open image database ${file}`, e);
     }
-    const conn = new Connection(db, file, busyTimeoutMs, opts.walTruncateFrames);
+    const conn = new Connection(db, file, busyTimeoutMs, opts.walTruncateFrames, migrations === MIGRATIONS);
     const store = new StoreDb(conn);
     try {
       db.configure('busyTimeout', busyTimeoutMs);
@@ -340,7 +351,12 @@ export class StoreDb {
       if (state?.jm !== 'wal' || state.sync !== 2) await conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
       await store.migrate(migrations, state?.version ?? undefined);
       // prepared while the caller goes on: its first name lookup is then one round trip
-      if (migrations === MIGRATIONS) conn.prepareAhead(BY_NAME_SQL);
+      if (conn.indexed) {
+        conn.prepareAhead(BY_NAME_SQL);
+        await writeMissingIndex(conn.dir, () => store.nameEntries());
+        // best effort: a store this user may read but not write still opens
+        await store.foldLastUsed(0).catch(() => undefined);
+      }
     } catch (e) {
       await store.close().catch(() => undefined);
       throw dbError(`cannot open image database ${file}`, e);
@@ -430,35 +446,95 @@ export class StoreDb {
    * are serialised within the process; across processes SQLite's lock (with busy_timeout) does it.
    * Nested calls use a savepoint. Inside `fn`, use `tx` (the outer handle joins the transaction too).
    */
-  transaction<T>(fn: (tx: StoreDb) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: StoreDb) => Promise<T>, opts: { names?: boolean } = {}): Promise<T> {
     const outer = this.activeTx();
     if (outer) return this.savepoint(outer, fn);
     return this.conn.mutex.run(async () => {
       if (this.conn.closed) throw new RktError('EINTERNAL', 'image database is closed');
+      // name-index.ts: the index goes before the transaction begins and comes back after it ends,
+      // unless the caller knows it changes no name, key, import time or latest flag
+      if (!this.conn.indexed || opts.names === false) return this.runTransaction(fn);
+      let lock: FileLock;
       try {
-        await this.conn.run('BEGIN IMMEDIATE');
+        lock = await beginIndexedWrite(this.conn.dir);
       } catch (e) {
-        throw dbError('cannot start a database transaction', e);
+        throw dbError('cannot remove the name index before a write', e);
       }
-      const state: TxState = { conn: this.conn, active: true };
-      const tx = new StoreDb(this.conn, state);
-      let result: T;
       try {
-        result = await txContextStore().run(state, () => fn(tx));
-      } catch (e) {
-        state.active = false;
-        await this.rawRun('ROLLBACK').catch(() => undefined);
-        throw e;
+        return await this.runTransaction(fn);
+      } finally {
+        await endIndexedWrite(this.conn.dir, lock, () => this.readNameEntries());
       }
-      state.active = false;
-      try {
-        await this.rawRun('COMMIT');
-      } catch (e) {
-        await this.rawRun('ROLLBACK').catch(() => undefined);
-        throw dbError('cannot commit a database transaction', e);
-      }
-      return result;
     });
+  }
+
+  /** BEGIN IMMEDIATE, `fn`, COMMIT (ROLLBACK if anything fails); the caller holds the mutex. */
+  private async runTransaction<T>(fn: (tx: StoreDb) => Promise<T>): Promise<T> {
+    try {
+      await this.conn.run('BEGIN IMMEDIATE');
+    } catch (e) {
+      throw dbError('cannot start a database transaction', e);
+    }
+    const state: TxState = { conn: this.conn, active: true };
+    const tx = new StoreDb(this.conn, state);
+    let result: T;
+    try {
+      result = await txContextStore().run(state, () => fn(tx));
+    } catch (e) {
+      state.active = false;
+      await this.rawRun('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+    state.active = false;
+    try {
+      await this.rawRun('COMMIT');
+    } catch (e) {
+      await this.rawRun('ROLLBACK').catch(() => undefined);
+      throw dbError('cannot commit a database transaction', e);
+    }
+    return result;
+  }
+
+  private async readNameEntries(): Promise<NameEntry[]> {
+    const rows = await this.conn.all<{ blobkey: string; name: string; importtime: number; latest: number }>(
+      'SELECT blobkey, name, importtime, latest FROM aciinfo ORDER BY importtime ASC, rowid ASC',
+    );
+    return rows.map((r) => ({ blobKey: r.blobkey, name: r.name, importTime: new Date(r.importtime), latest: r.latest !== 0 }));
+  }
+
+  /** What the name index holds, read now (outside a transaction: its own turn on the connection). */
+  nameEntries(): Promise<NameEntry[]> {
+    return this.op(() => this.readNameEntries(), 'cannot read image info');
+  }
+
+  /**
+   * Folds the last-used log (last-used.ts) into aciinfo and empties it, when it holds more than
+   * `atBytes`. The log's flock, taken exclusive, keeps appends out from the read to the truncate.
+   * It is taken inside the transaction, once SQLite's write lock is held: an append never waits
+   * for the database, so nobody holds the log's lock while waiting for a busy database.
+   */
+  async foldLastUsed(atBytes = FOLD_AT_BYTES): Promise<void> {
+    if (!this.conn.indexed) return;
+    const dir = this.conn.dir;
+    const file = path.join(dir, LAST_USED_FILE);
+    if ((native.stat(file)?.size ?? 0) <= atBytes) return;
+    let lock: FileLock | undefined;
+    try {
+      await this.transaction(
+        async (tx) => {
+          lock = await FileLock.key(dir, LAST_USED_FILE, true);
+          const uses = parseLastUsed(native.readFile(file).toString('latin1'));
+          for (const [key, t] of uses) await tx.conn.run('UPDATE aciinfo SET lastused = max(lastused, ?) WHERE blobkey = ?', [t, key]);
+        },
+        { names: false },
+      );
+      // emptied once committed: a crash before this only folds the same uses again
+      native.writeFile(file, '', 0o640);
+    } catch (e) {
+      throw dbError('cannot fold the last-used log', e);
+    } finally {
+      lock?.release();
+    }
   }
 
   private async savepoint<T>(state: TxState, fn: (tx: StoreDb) => Promise<T>): Promise<T> {
@@ -536,8 +612,8 @@ export class StoreDb {
 
   /** Inserts the row, or replaces every column of the row with the same key. */
   upsertAciInfo(info: AciInfo): Promise<void> {
-    return this.op(async () => {
-      await this.conn.run(
+    return this.write((tx) => tx.op(async () => {
+      await tx.conn.run(
         `INSERT INTO aciinfo (${ACI_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (blobkey) DO UPDATE SET name = excluded.name, importtime = excluded.importtime,
            lastused = excluded.lastused, latest = excluded.latest, size = excluded.size,
@@ -553,7 +629,7 @@ export class StoreDb {
           info.blobDigest,
         ],
       );
-    }, 'cannot write image info');
+    }, 'cannot write image info'));
   }
 
   /** Deletes the image row and every remote row pointing at it; false if there was no such image. */

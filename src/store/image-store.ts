@@ -13,6 +13,8 @@ import { DB_FILE, StoreDb, type AciInfo } from './db';
 import { resolveKeyPrefix, selectByNameAndLabels } from './keys';
 import { DataLayout } from './layout';
 import { FileLock, withKeyLock, writeFileDurable } from './locks';
+import { NameIndex } from './name-index';
+import { FOLD_AT_BYTES, appendLastUsed } from './last-used';
 
 export interface ImportOptions {
   /** true when the image was fetched by name without a version (rkt's aciinfo.latest). */
@@ -47,24 +49,40 @@ export class ImageStore {
    */
   private readonly manifests = new Map<string, Buffer>();
   private added = 0;
+  private opened: StoreDb | undefined;
+  private opening: Promise<StoreDb> | undefined;
 
   private constructor(
     readonly layout: DataLayout,
-    readonly db: StoreDb,
     private readonly casLock: FileLock,
-  ) {}
+    db: StoreDb | undefined,
+    /** name lookups until the database is open (name-index.ts) */
+    private names: NameIndex | undefined,
+  ) {
+    this.opened = db;
+  }
 
   /**
    * Opens the store under `dataDir` if its database already exists, else undefined: `rkt run`
    * starts this before all its flags are checked, and a bad flag must not leave a new store behind.
+   * With a name index, the database itself opens only when something needs more than lookups by
+   * name and manifests (database()): `rkt run NAME` of stored images never loads sqlite3.
    */
   static openIfPresent(dataDir: string): Promise<ImageStore> | undefined {
     const layout = new DataLayout(dataDir);
-    return native.exists(path.join(layout.dbDir, DB_FILE)) ? ImageStore.open(dataDir) : undefined;
+    return native.exists(path.join(layout.dbDir, DB_FILE)) ? ImageStore.open(dataDir, true) : undefined;
   }
 
-  /** Opens (creating if needed) the store under `dataDir`; holds a shared lock on cas/ while open. */
-  static async open(dataDir: string): Promise<ImageStore> {
+  /** Whether openIfPresent would find a name index (and so not load sqlite3 to open the store). */
+  static hasNameIndex(dataDir: string): boolean {
+    return NameIndex.present(new DataLayout(dataDir).dbDir);
+  }
+
+  /**
+   * Opens (creating if needed) the store under `dataDir`; holds a shared lock on cas/ while open.
+   * `lazy`: the database waits for database() when the name index can be read.
+   */
+  static async open(dataDir: string, lazy = false): Promise<ImageStore> {
     const layout = new DataLayout(dataDir);
     try {
       // one native call: from here on every command needs the addon anyway
@@ -74,19 +92,34 @@ export class ImageStore {
     }
     const casLock = await FileLock.dir(layout.casDir, false);
     try {
+      const names = lazy ? NameIndex.read(layout.dbDir) : undefined;
+      if (names) return new ImageStore(layout, casLock, undefined, names);
       const db = await StoreDb.open(layout.casDir);
-      return new ImageStore(layout, db, casLock);
+      return new ImageStore(layout, casLock, db, undefined);
     } catch (e) {
       casLock.release();
       throw e;
     }
   }
 
+  /** The image database, opened now if the store was opened on its name index. */
+  database(): Promise<StoreDb> {
+    if (this.opened) return Promise.resolve(this.opened);
+    this.opening ??= StoreDb.open(this.layout.casDir).then((db) => {
+      this.opened = db;
+      // from now on lookups see what this process writes
+      this.names = undefined;
+      return db;
+    });
+    return this.opening;
+  }
+
   async close(): Promise<void> {
     for (const t of this.streamedTrees.values()) fs.rmSync(t.dir, { recursive: true, force: true });
     this.streamedTrees.clear();
     try {
-      await this.db.close();
+      const db = this.opened ?? (await this.opening?.catch(() => undefined));
+      await db?.close();
     } finally {
       this.casLock.release();
     }
@@ -207,7 +240,7 @@ export class ImageStore {
         this.hashed.add(key);
         writeFileDurable(this.layout.manifestPath(key), JSON.stringify(manifest), 0o660);
         const now = new Date();
-        await this.db.transaction(async (tx) => {
+        await (await this.database()).transaction(async (tx) => {
           const prev = await tx.getAciInfo(key);
           isNew = prev === undefined;
           await tx.upsertAciInfo({
@@ -236,18 +269,18 @@ export class ImageStore {
 
   /** An image argument of the `image` subcommands: a key prefix, else a name[:version][,labels]. */
   async resolve(arg: string): Promise<string> {
-    if (arg.startsWith('sha512-')) return resolveKeyPrefix(this.db, arg);
+    if (arg.startsWith('sha512-')) return resolveKeyPrefix(await this.database(), arg);
     const ref = parseAppString(arg);
     return this.getByName(ref.name, ref.labels);
   }
 
   async resolveKey(prefix: string): Promise<string> {
-    return resolveKeyPrefix(this.db, prefix);
+    return resolveKeyPrefix(await this.database(), prefix);
   }
 
   /** rkt's GetACI: every requested label must match; latest preferred when no version asked. */
   async getByName(name: string, labels: Map<string, string>): Promise<string> {
-    const infos = await this.db.getAciInfosByName(name);
+    const infos = this.names?.byName(name) ?? (await (await this.database()).getAciInfosByName(name));
     const candidates = [];
     for (const info of infos) {
       const m = this.readManifest(info.blobKey);
@@ -274,17 +307,21 @@ export class ImageStore {
   }
 
   async info(key: string): Promise<AciInfo> {
-    const info = await this.db.getAciInfo(key);
+    const info = await (await this.database()).getAciInfo(key);
     if (!info) throw new RktError('ENOTFOUND', `cannot find image with key: ${key}`);
     return info;
   }
 
-  list(): Promise<AciInfo[]> {
-    return this.db.listAciInfos();
+  async list(): Promise<AciInfo[]> {
+    return (await this.database()).listAciInfos();
   }
 
+  /**
+   * Records a use of the image in the last-used log (last-used.ts), not in the database: `rkt run`
+   * then need not open it. A log grown long is folded in by whoever made it so.
+   */
   async touch(key: string): Promise<void> {
-    await this.db.touchLastUsed(key, new Date());
+    if (appendLastUsed(this.layout.dbDir, [key], new Date()) > FOLD_AT_BYTES) await (await this.database()).foldLastUsed();
   }
 
   /**
@@ -293,7 +330,7 @@ export class ImageStore {
    */
   async remove(key: string): Promise<boolean> {
     return withKeyLock(this.layout.imageLocksDir, key, true, async () => {
-      const removed = await this.db.transaction((tx) => tx.removeAciInfo(key));
+      const removed = await (await this.database()).transaction((tx) => tx.removeAciInfo(key));
       if (!removed) throw new RktError('ENOTFOUND', `cannot find image with key: ${key}`);
       this.manifests.delete(key);
       let clean = true;
@@ -329,7 +366,8 @@ export class ImageStore {
       tmpFiles++;
     }
     let orphanBlobs = 0;
-    const known = new Set((await this.db.listAciInfos()).map((i) => i.blobKey));
+    const db = await this.database();
+    const known = new Set((await db.listAciInfos()).map((i) => i.blobKey));
     for (const root of [this.layout.blobRoot, this.layout.manifestRoot]) {
       for (const algo of safeReaddir(root)) {
         for (const shard of safeReaddir(path.join(root, algo))) {
@@ -338,7 +376,7 @@ export class ImageStore {
             // Only touch keys nobody is importing right now.
             const lock = await FileLock.key(this.layout.imageLocksDir, key, true);
             try {
-              if (!(await this.db.getAciInfo(key))) {
+              if (!(await db.getAciInfo(key))) {
                 fs.rmSync(path.join(root, algo, shard, key), { force: true, recursive: true });
                 if (root === this.layout.blobRoot) orphanBlobs++;
               }

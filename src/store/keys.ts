@@ -43,8 +43,11 @@ export function shortKey(key: string, kind: 'fetch' | 'list' | 'full'): string {
   return key.length > n ? key.slice(0, n) : key;
 }
 
-export interface NameLookupCandidate {
-  info: AciInfo;
+/** What choosing among images of one name reads of each (an aciinfo row, or a name index entry). */
+export type NameLookupInfo = Pick<AciInfo, 'blobKey' | 'name' | 'importTime' | 'latest'>;
+
+export interface NameLookupCandidate<I extends NameLookupInfo = AciInfo> {
+  info: I;
   /** the candidate manifest's labels */
   labels: ReadonlyMap<string, string>;
 }
@@ -58,13 +61,13 @@ export interface NameLookupCandidate {
  *
  * `name` is only used for that message; it defaults to the candidates' name.
  */
-export function selectByNameAndLabels(
-  candidates: readonly NameLookupCandidate[],
+export function selectByNameAndLabels<I extends NameLookupInfo>(
+  candidates: readonly NameLookupCandidate<I>[],
   requested: ReadonlyMap<string, string>,
   name: string = candidates[0]?.info.name ?? '',
-): AciInfo {
+): I {
   const versionRequested = requested.has('version');
-  let cur: AciInfo | undefined;
+  let cur: I | undefined;
   next: for (const c of candidates) {
     for (const [k, v] of requested) {
       if (c.labels.get(k) !== v) continue next;

@@ -112,7 +112,7 @@ export class TreeStore {
               level: d.level,
               pathWhitelist: d.manifest.pathWhitelist ?? [],
               verified,
-              blobDigest: verified ? undefined : (await this.store.db.getAciInfo(d.key))?.blobDigest,
+              blobDigest: verified ? undefined : (await (await this.store.database()).getAciInfo(d.key))?.blobDigest,
             });
           }
           const stats = await native.renderTree(images, dir);
@@ -132,8 +132,9 @@ export class TreeStore {
       }
       for (const d of deps) await this.store.touch(d.key);
       // rows from before blob digests (or left stale by a crash mid re-import) get the digest now
-      for (const n of newDigests) await this.store.db.setBlobDigest(n.key, n.digest);
-      await this.store.db.setTreeStoreSize(key, treeSize);
+      const db = await this.store.database();
+      for (const n of newDigests) await db.setBlobDigest(n.key, n.digest);
+      await db.setTreeStoreSize(key, treeSize);
       return { id, rebuilt: true };
     });
   }

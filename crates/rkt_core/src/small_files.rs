@@ -32,6 +32,24 @@ pub fn rename(from: &Path, to: &Path) -> Result<(), CoreError> {
     std::fs::rename(from, to).map_err(|e| CoreError::io(format!("cannot rename {} to {}", from.display(), to.display()), e))
 }
 
+/// Appends `data` to `path` (created with `mode` less the umask) in one write(2) under a shared
+/// flock, and returns the file's size after it. Appends of many processes never interleave
+/// (O_APPEND), and one who takes the exclusive flock to read and empty the file never loses
+/// an append: one made before it took the lock is in what it reads, one made after lands in the
+/// emptied file. The store's last-used log is kept this way (src/store/last-used.ts).
+pub fn append_locked(path: &Path, data: &[u8], mode: u32) -> Result<u64, CoreError> {
+    use std::os::fd::AsRawFd;
+    let ctx = || format!("cannot append to {}", path.display());
+    let f = std::fs::OpenOptions::new().append(true).create(true).mode(mode).open(path).map_err(|e| CoreError::io(ctx(), e))?;
+    crate::lock::lock(f.as_raw_fd(), false)?;
+    // one write: a short one is an error, never a torn line followed by another process's
+    let n = (&f).write(data).map_err(|e| CoreError::io(ctx(), e))?;
+    if n != data.len() {
+        return Err(CoreError::Io(format!("{}: short write ({n} of {} bytes)", ctx(), data.len())));
+    }
+    Ok(f.metadata().map_err(|e| CoreError::io(ctx(), e))?.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +113,34 @@ mod tests {
         std::fs::create_dir(d.path().join("dir2")).unwrap();
         rename(&d.path().join("dir"), &d.path().join("dir2")).unwrap(); // an empty dir may be replaced
         assert!(d.path().join("dir2").is_dir());
+    }
+
+    #[test]
+    fn appends_add_whole_lines_and_report_the_size() {
+        let d = tmp();
+        let p = d.path().join("log");
+        assert_eq!(append_locked(&p, b"one\n", 0o640).unwrap(), 4);
+        assert_eq!(append_locked(&p, b"two\n", 0o640).unwrap(), 8);
+        assert_eq!(read_file(&p).unwrap(), b"one\ntwo\n");
+        assert_eq!(append_locked(&d.path().join("no/dir/log"), b"x", 0o640).unwrap_err().code(), "ENOTFOUND");
+    }
+
+    #[test]
+    fn an_append_waits_for_an_exclusive_holder_and_lands_after_it_emptied_the_file() {
+        use std::os::fd::AsRawFd;
+        let d = tmp();
+        let p = d.path().join("log");
+        append_locked(&p, b"old\n", 0o640).unwrap();
+        let holder = std::fs::OpenOptions::new().read(true).write(true).open(&p).unwrap();
+        crate::lock::lock(holder.as_raw_fd(), true).unwrap();
+        let p2 = p.clone();
+        let t = std::thread::spawn(move || append_locked(&p2, b"new\n", 0o640).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(read_file(&p).unwrap(), b"old\n", "the append waited for the lock");
+        holder.set_len(0).unwrap();
+        drop(holder);
+        assert_eq!(t.join().unwrap(), 4);
+        assert_eq!(read_file(&p).unwrap(), b"new\n", "appended at the end of the emptied file");
     }
 
     #[test]

@@ -438,6 +438,13 @@ pub fn write_file(path: String, data: Either<String, Buffer>, mode: u32) -> Resu
     rkt_core::small_files::write_file(std::path::Path::new(&path), bytes, mode).map_err(to_napi)
 }
 
+/// Appends `data` in one write under a shared flock and returns the file's size after it
+/// (rkt_core::small_files::append_locked).
+#[napi]
+pub fn append_locked(path: String, data: String, mode: u32) -> Result<f64> {
+    rkt_core::small_files::append_locked(std::path::Path::new(&path), data.as_bytes(), mode).map(|n| n as f64).map_err(to_napi)
+}
+
 /// rename(2) (rkt_core::small_files::rename).
 #[napi]
 pub fn rename_path(from: String, to: String) -> Result<()> {
