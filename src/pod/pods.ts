@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { under } from '../util/paths';
 import { RktError } from '../errors';
 import { native } from '../native';
 import { FileLock, fsyncDir, renameFile } from '../store/locks';
@@ -36,12 +37,13 @@ const LOCK_MEANING: Partial<Record<PodStateDir, [PodState, PodState]>> = {
 export class PodDirs {
   constructor(readonly podsDir: string) {}
 
+  // podsDir is a DataLayout's (absolute, normalized), and uuids are resolved names of pod dirs
   stateDir(s: PodStateDir): string {
-    return path.join(this.podsDir, s);
+    return under(this.podsDir, s);
   }
 
   podPath(s: PodStateDir, uuid: string): string {
-    return path.join(this.podsDir, s, uuid);
+    return under(this.podsDir, s, uuid);
   }
 
   ensure(): void {

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { under } from '../util/paths';
 import { RktError } from '../errors';
 import { native, type ImportResult, type ImportStream, type SourceCopy, type StreamedTree } from '../native';
 import { parseImageManifest, type ImageManifest } from '../schema/image-manifest';
@@ -70,7 +71,7 @@ export class ImageStore {
    */
   static openIfPresent(dataDir: string): Promise<ImageStore> | undefined {
     const layout = new DataLayout(dataDir);
-    return native.exists(path.join(layout.dbDir, DB_FILE)) ? ImageStore.open(dataDir, true) : undefined;
+    return native.exists(under(layout.dbDir, DB_FILE)) ? ImageStore.open(dataDir, true) : undefined;
   }
 
   /** Whether openIfPresent would find a name index (and so not load sqlite3 to open the store). */

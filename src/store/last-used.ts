@@ -8,9 +8,9 @@
  * (rkt_core::small_files::append_locked); a crash between the fold's commit and the truncate only
  * folds the same times again.
  */
-import * as path from 'node:path';
 import { native } from '../native';
 import { isFullKey } from './keys';
+import { under } from '../util/paths';
 
 export const LAST_USED_FILE = 'lastused';
 /** A log this long is folded by the process that appended to it (every use is ~150 bytes). */
@@ -20,7 +20,7 @@ export const FOLD_AT_BYTES = 64 * 1024;
 export function appendLastUsed(dbDir: string, keys: readonly string[], when: Date): number {
   const t = when.getTime();
   if (!Number.isFinite(t)) throw new Error('invalid date');
-  return native.appendLocked(path.join(dbDir, LAST_USED_FILE), keys.map((k) => `${k} ${t}\n`).join(''), 0o640);
+  return native.appendLocked(under(dbDir, LAST_USED_FILE), keys.map((k) => `${k} ${t}\n`).join(''), 0o640);
 }
 
 /** The latest time logged for each key; lines that are not `<store key> <ms>` are skipped. */

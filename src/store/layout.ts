@@ -8,7 +8,7 @@ import { under } from '../util/paths';
 export function keyShard(key: string): string {
   // diskv transform: "sha512-abcd…" → "sha512/ab"
   const dash = key.indexOf('-');
-  return path.join(key.slice(0, dash), key.slice(dash + 1, dash + 3));
+  return `${key.slice(0, dash)}/${key.slice(dash + 1, dash + 3)}`;
 }
 
 /** The paths are built by under() from the data dir, normalized once here. */

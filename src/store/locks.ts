@@ -68,7 +68,7 @@ export class FileLock {
 
   /** Per-key lock file `<dir>/<key>`, retried if the file was replaced while we waited. */
   static async key(dir: string, key: string, exclusive: boolean): Promise<FileLock> {
-    const p = path.join(dir, key);
+    const p = dir.endsWith('/') ? dir + key : `${dir}/${key}`; // a key is one path component
     // a free lock (the common case) in one native call; a held one is waited for below
     const free = native.tryLockKeyFile(p, exclusive);
     if (free !== null) return new FileLock(p, free);

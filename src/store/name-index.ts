@@ -20,6 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native } from '../native';
 import { FileLock, fsyncDir } from './locks';
+import { under } from '../util/paths';
 
 export const NAME_INDEX_FILE = 'names';
 export const NAME_INDEX_LOCK = 'names.lock';
@@ -68,7 +69,7 @@ export class NameIndex {
   static read(dbDir: string): NameIndex | undefined {
     let text: string;
     try {
-      text = native.readFile(path.join(dbDir, NAME_INDEX_FILE)).toString('utf8');
+      text = native.readFile(under(dbDir, NAME_INDEX_FILE)).toString('utf8');
     } catch {
       return undefined;
     }
@@ -77,7 +78,7 @@ export class NameIndex {
   }
 
   static present(dbDir: string): boolean {
-    return native.exists(path.join(dbDir, NAME_INDEX_FILE));
+    return native.exists(under(dbDir, NAME_INDEX_FILE));
   }
 
   /** The images named `name`, oldest import first (as the database's lookup orders them). */

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { under } from '../util/paths';
 import { RktError } from '../errors';
 import { native } from '../native';
 import type { ImageManifest } from '../schema/image-manifest';
@@ -72,7 +73,7 @@ export class TreeStore {
   }
 
   isRendered(id: string): boolean {
-    return native.exists(path.join(this.path(id), MARKER));
+    return native.exists(under(this.path(id), MARKER));
   }
 
   async idFor(key: string): Promise<{ id: string; deps: DepEntry[] }> {
@@ -161,7 +162,7 @@ export class TreeStore {
    */
   async checkQuick(id: string): Promise<{ ok: boolean; reason?: string }> {
     const dir = this.path(id);
-    const statFile = path.join(dir, STAT_FILE);
+    const statFile = under(dir, STAT_FILE);
     let sig: string | undefined;
     try {
       sig = native.treeStatSignature(dir);
