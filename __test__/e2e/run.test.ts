@@ -355,6 +355,19 @@ describe('rkt run NAME on the name index', () => {
     }
   });
 
+  it('image gc removes an index file a killed writer left half-written, and only that', () => {
+    const dead = spawnSync('true').pid as number; // exited: its pid names no process now
+    const left = path.join(ctx.dataDir, 'cas', 'db', `names.tmp-${dead}-1`);
+    const live = path.join(ctx.dataDir, 'cas', 'db', `names.tmp-${process.pid}-1`);
+    fs.writeFileSync(left, '{"v":1,"images":[');
+    fs.writeFileSync(live, '{"v":1,"images":[');
+    ctx.ok(['image', 'gc']);
+    assert.equal(fs.existsSync(left), false, "the dead writer's file is gone");
+    assert.ok(fs.existsSync(live), "a live writer's file is kept");
+    fs.rmSync(live);
+    assert.ok(fs.existsSync(index()), 'the index itself stays');
+  });
+
   it("records each run's last use, which image list then shows", () => {
     const lastUsed = (): number => listed().find((i) => i.id === keys['1'])!.last_used_time;
     const before = lastUsed();

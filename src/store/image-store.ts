@@ -352,6 +352,13 @@ export class ImageStore {
    */
   async sweep(): Promise<{ tmpFiles: number; orphanBlobs: number }> {
     let tmpFiles = 0;
+    // name index files a killed process was writing (name-index.ts)
+    for (const name of safeReaddir(this.layout.dbDir)) {
+      const m = /^names\.tmp-(\d+)-/.exec(name);
+      if (!m || processAlive(Number(m[1]))) continue;
+      fs.rmSync(path.join(this.layout.dbDir, name), { force: true });
+      tmpFiles++;
+    }
     for (const name of safeReaddir(this.layout.casTmpDir)) {
       if (name.startsWith('dl-') && !name.endsWith('.etag')) {
         // a resumable partial download (src/fetch/download.ts): gone unless a fetch holds its lock
